@@ -1,0 +1,1 @@
+"""Orchestration, outputs and the command line over the scanner."""

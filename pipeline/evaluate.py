@@ -1,0 +1,119 @@
+"""Accuracy against the samples' ground truth (truth.json beside the scans)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+SIGNATURE_STATUSES = {"signed", "signature_only"}
+
+
+@dataclass(frozen=True)
+class Scores:
+    truth_lines: int
+    lines_found: int
+    spurious_lines: int
+    automatic_lines: int
+    signature_correct_automatic: int
+    status_correct_automatic: int
+    review_rate: float
+    names_in_truth: int
+    names_exact: int
+    name_cer: float
+    names_auto_accepted: int
+    names_auto_accepted_exact: int
+
+    @property
+    def signature_accuracy(self) -> float:
+        return self.signature_correct_automatic / max(self.automatic_lines, 1)
+
+    @property
+    def status_accuracy(self) -> float:
+        return self.status_correct_automatic / max(self.automatic_lines, 1)
+
+    @property
+    def name_exact_rate(self) -> float:
+        return self.names_exact / max(self.names_in_truth, 1)
+
+    @property
+    def auto_accept_precision(self) -> float:
+        return self.names_auto_accepted_exact / max(self.names_auto_accepted, 1)
+
+    @property
+    def auto_accept_coverage(self) -> float:
+        return self.names_auto_accepted / max(self.names_in_truth, 1)
+
+
+def truth_frame(truth_path: Path) -> pd.DataFrame:
+    """truth.json flattened to one row per physical line."""
+    data = json.loads(truth_path.read_text(encoding="utf-8"))
+    records = []
+    for file_name, entry in data["files"].items():
+        for page in entry["pages"]:
+            for line in page["lines"]:
+                records.append({"file": file_name, "page": int(page["page"]), "line": int(line["line"]),
+                                "truth_status": line["status"], "truth_name": line["name"],
+                                "layout": page.get("layout", ""), "name_font": page.get("name_font", "")})
+    return pd.DataFrame.from_records(records)
+
+
+def same_name(read: str, truth: str) -> bool:
+    """Exact match up to case and spacing: what a roster needs to be right."""
+    return " ".join(str(read).split()).casefold() == " ".join(str(truth).split()).casefold()
+
+
+def char_error_rate(read: str, truth: str) -> float:
+    """Levenshtein distance over the truth's length (case-insensitive)."""
+    a, b = " ".join(str(read).split()).casefold(), " ".join(str(truth).split()).casefold()
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] / max(len(b), 1)
+
+
+def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
+    """Compare a rows.csv frame with the truth frame."""
+    keys = ["file", "page", "line"]
+    rows = rows.astype({"page": int, "line": int})
+    merged = truth.merge(rows, on=keys, how="left", indicator=True)
+    found = merged[merged["_merge"] == "both"].copy()
+    spurious = len(rows.merge(truth[keys], on=keys, how="left", indicator=True).query("_merge == 'left_only'"))
+    found["needs_review"] = found["needs_review"].astype(str).str.lower() == "true"
+    found["name"] = found["name"].fillna("").astype(str)
+    automatic = found[~found["needs_review"]]
+    sig_ok = automatic["status"].isin(SIGNATURE_STATUSES) == automatic["truth_status"].isin(SIGNATURE_STATUSES)
+    named = found[(found["truth_name"] != "") & (found["truth_status"] != "struck")]
+    exact = [same_name(r, t) for r, t in zip(named["name"], named["truth_name"])]
+    cer = [char_error_rate(r, t) for r, t in zip(named["name"], named["truth_name"])]
+    accepted = named[(~named["needs_review"]) & (named["name"] != "")]
+    accepted_exact = sum(same_name(r, t) for r, t in zip(accepted["name"], accepted["truth_name"]))
+    return Scores(
+        truth_lines=len(truth), lines_found=len(found), spurious_lines=spurious, automatic_lines=len(automatic),
+        signature_correct_automatic=int(sig_ok.sum()),
+        status_correct_automatic=int((automatic["status"] == automatic["truth_status"]).sum()),
+        review_rate=float(found["needs_review"].mean()) if len(found) else 0.0,
+        names_in_truth=len(named), names_exact=int(sum(exact)), name_cer=float(sum(cer) / max(len(cer), 1)),
+        names_auto_accepted=len(accepted), names_auto_accepted_exact=int(accepted_exact),
+    )
+
+
+def report(scores: Scores) -> str:
+    """The figures `petition eval` prints."""
+    s = scores
+    return "\n".join([
+        f"lines found               {s.lines_found}/{s.truth_lines} ({s.lines_found / max(s.truth_lines, 1):.1%})",
+        f"spurious lines            {s.spurious_lines}",
+        f"signature accuracy (auto) {s.signature_accuracy:.2%} of {s.automatic_lines} automatic lines",
+        f"status accuracy (auto)    {s.status_accuracy:.2%}",
+        f"review rate               {s.review_rate:.1%}",
+        f"name exact match          {s.name_exact_rate:.1%} ({s.names_exact}/{s.names_in_truth})",
+        f"name character error rate {s.name_cer:.3f}",
+        f"auto-accept precision     {s.auto_accept_precision:.1%} ({s.names_auto_accepted_exact}/{s.names_auto_accepted})",
+        f"auto-accept coverage      {s.auto_accept_coverage:.1%} of names",
+    ])

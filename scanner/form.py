@@ -1,0 +1,122 @@
+"""Form files: a sheet's layout in page-relative units, proposed from one blank sheet and editable by hand.
+
+```toml
+[form]
+name = "seed"
+lines = 15
+table = [0.06, 0.55, 0.94, 0.97]        # x0, y0, x1, y1 as fractions of the upright page
+line_bounds = [0.58, 0.605, ...]         # y of the rules between lines (lines + 1 values)
+
+[[fields]]
+role = "name"                            # line_number|name|signature|address|email|zip|date|ward|other
+x = [0.10, 0.50]                         # fractions of the page width
+rows = [0.0, 1.0]                        # the part of the line's height (sub-cells)
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scanner.errors import SheetError
+from scanner.grid import Masks, horizontal_rules
+from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
+
+
+class FormError(SheetError):
+    advice = "fix the form file (see 'petition form detect --help' for its format)"
+
+
+@dataclass(frozen=True)
+class FormField:
+    role: Role
+    x0: float
+    x1: float
+    top: float = 0.0
+    bottom: float = 1.0
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    table: tuple[float, float, float, float]
+    line_bounds: tuple[float, ...]
+    fields: tuple[FormField, ...]
+
+    def fit(self, shape: tuple[int, ...], masks: Masks) -> SheetLayout:
+        """Place the form on an upright page, snapping its rules to the rules found there."""
+        height, width = shape[:2]
+        ys = np.array(self.line_bounds) * height
+        found = [r.pos for r in horizontal_rules(masks.horizontal, min_length=int(0.3 * width))]
+        ys = _snap(ys, np.array(found, dtype=float), tolerance=0.3 * float(np.median(np.diff(ys))))
+        bounds = [int(round(y)) for y in ys]
+        lines = tuple(LineBox(i + 1, a, b) for i, (a, b) in enumerate(zip(bounds, bounds[1:])))
+        fields = tuple(FieldSpec(f.role, int(f.x0 * width), int(f.x1 * width), f.top, f.bottom) for f in self.fields)
+        table = Box(int(self.table[0] * width), bounds[0], int(self.table[2] * width), bounds[-1])
+        return SheetLayout(table, lines, fields, None, max(1, width // 700), "form")
+
+
+def _snap(expected: np.ndarray, found: np.ndarray, *, tolerance: float) -> np.ndarray:
+    """Fit found = a * expected + b over the rules that match, so small shifts and scale errors vanish."""
+    if found.size == 0:
+        return expected
+    nearest = found[np.abs(found[None, :] - expected[:, None]).argmin(axis=1)]
+    matched = np.abs(nearest - expected) <= tolerance
+    if matched.sum() < max(2, len(expected) // 2):
+        return expected
+    slope, offset = np.polyfit(expected[matched], nearest[matched], 1)
+    return slope * expected + offset
+
+
+def form_from_layout(layout: SheetLayout, shape: tuple[int, ...], name: str) -> Form:
+    """Express a detected layout in page-relative units."""
+    height, width = shape[:2]
+    bounds = [layout.lines[0].y0 / height] + [ln.y1 / height for ln in layout.lines]
+    fields = tuple(FormField(f.role, f.x0 / width, f.x1 / width, f.top, f.bottom) for f in layout.fields)
+    t = layout.table
+    return Form(name, (t.x0 / width, t.y0 / height, t.x1 / width, t.y1 / height), tuple(bounds), fields)
+
+
+def to_toml(form: Form) -> str:
+    """A readable TOML text (written by hand: tomllib only reads)."""
+    out = ["# Petition sheet layout. Units are fractions of the upright page (0..1).",
+           "# Edit roles or boxes by hand; 'rows' splits a line into sub-cells (0 = top of the line, 1 = bottom).",
+           "[form]", f'name = "{form.name}"', f"lines = {len(form.line_bounds) - 1}",
+           f"table = [{', '.join(f'{v:.4f}' for v in form.table)}]",
+           f"line_bounds = [{', '.join(f'{v:.4f}' for v in form.line_bounds)}]", ""]
+    for f in form.fields:
+        out += ["[[fields]]", f'role = "{f.role.value}"', f"x = [{f.x0:.4f}, {f.x1:.4f}]",
+                f"rows = [{f.top:.3f}, {f.bottom:.3f}]", ""]
+    return "\n".join(out)
+
+
+def load_form(path: Path) -> Form:
+    """Parse and check a form file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        meta = data["form"]
+        bounds = tuple(float(v) for v in meta["line_bounds"])
+        fields = tuple(
+            FormField(Role(f["role"]), float(f["x"][0]), float(f["x"][1]), float(f.get("rows", [0, 1])[0]),
+                      float(f.get("rows", [0, 1])[1]))
+            for f in data.get("fields", [])
+        )
+        form = Form(str(meta.get("name", path.stem)), tuple(float(v) for v in meta["table"]), bounds, fields)
+    except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        raise FormError(f"{path}: cannot read the form ({type(exc).__name__}: {exc})") from exc
+    _check(form, path)
+    return form
+
+
+def _check(form: Form, path: Path) -> None:
+    if len(form.line_bounds) < 2 or list(form.line_bounds) != sorted(form.line_bounds):
+        raise FormError(f"{path}: line_bounds must hold at least two increasing values")
+    if not any(f.role is Role.NAME for f in form.fields) or not any(f.role is Role.SIGNATURE for f in form.fields):
+        raise FormError(f"{path}: a form needs a 'name' and a 'signature' field")
+    for f in form.fields:
+        if not (0 <= f.x0 < f.x1 <= 1 and 0 <= f.top < f.bottom <= 1):
+            raise FormError(f"{path}: field '{f.role.value}' has a box outside 0..1 or empty")

@@ -1,0 +1,173 @@
+"""Handwriting in the table: ruling and pre-printed content removed, strokes grouped, each stroke given to one cell.
+
+A signature that overflows into the line above or below belongs to the line where most of its ink lies
+(connected components are assigned whole), so it cannot make a blank neighbour look signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from scanner.grid import Masks
+from scanner.types import Box, InkMeasure, Presence, SheetLayout
+
+
+@dataclass(frozen=True)
+class InkThresholds:
+    """Definite and marginal thresholds on ink extent (share of cell width) and ink fraction."""
+
+    present_extent: float = 0.10
+    absent_extent: float = 0.04
+    present_fraction: float = 0.006
+    absent_fraction: float = 0.002
+    mark_size: float = 0.22  # a stroke shorter than this share of line height is a stray mark, not writing
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """Connected handwriting components, each assigned to one (line, field) cell or to none."""
+
+    labels: np.ndarray  # component label per pixel (0 = background), table-sized page coordinates
+    stats: np.ndarray  # cv2 stats per label
+    cell_of: np.ndarray  # per label: index into cells, or -1
+    cells: tuple[tuple[int, int], ...]  # (line index, field index)
+    row_height: int
+
+
+def handwriting_mask(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> np.ndarray:
+    """Ink minus ruling minus whatever is printed at the same place in most lines."""
+    ruling = _ruling_of_layout(masks, layout)
+    grow = max(1, layout.ruling_px // 2 + 1)
+    writing = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ruling, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))))
+    for spec in layout.fields:
+        printed = _printed_template(writing, layout, spec)
+        if printed is None:
+            continue
+        for line in layout.lines:
+            cell = layout.cell(line, spec)
+            region = writing[cell.y0 : cell.y0 + printed.shape[0], cell.x0 : cell.x1]
+            region[printed[: region.shape[0], : region.shape[1]] > 0] = 0
+    return writing
+
+
+def _ruling_of_layout(masks: Masks, layout: SheetLayout) -> np.ndarray:
+    """Ruling pixels near the layout's own rules only: a tall handwritten I or a long signature stroke
+    also survives a line-shaped opening, and must stay handwriting."""
+    reach = 2 * layout.ruling_px + 4
+    ruling = np.zeros_like(masks.horizontal)
+    ys = {y for line in layout.lines for y in (line.y0, line.y1)}
+    ys |= {layout.cell(line, f).y0 for line in layout.lines for f in layout.fields}
+    for y in ys:
+        rows = slice(max(0, y - reach), y + reach + 1)
+        ruling[rows] = np.maximum(ruling[rows], masks.horizontal[rows])
+    top, bottom = max(0, layout.table.y0 - reach), layout.table.y1 + reach
+    for x in {v for f in layout.fields for v in (f.x0, f.x1)}:
+        cols = slice(max(0, x - reach), x + reach + 1)
+        ruling[top:bottom, cols] = np.maximum(ruling[top:bottom, cols], masks.vertical[top:bottom, cols])
+    return ruling
+
+
+def _printed_template(writing: np.ndarray, layout: SheetLayout, spec) -> np.ndarray | None:
+    """Pixels inked in most lines of this field: pre-printed labels and numbers, never handwriting."""
+    if len(layout.lines) < 4:
+        return None
+    cells = [layout.cell(line, spec) for line in layout.lines]
+    height = min(c.height for c in cells)
+    stack = np.stack([writing[c.y0 : c.y0 + height, c.x0 : c.x1] > 0 for c in cells])
+    share = stack.mean(axis=0)
+    # Printed ink is in (nearly) every line; handwriting overlaps by chance in a few at most.
+    printed = (share >= 0.85).astype(np.uint8)
+    if not printed.any():
+        return None
+    return cv2.dilate(printed, np.ones((5, 5), np.uint8))
+
+
+def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
+    """Components of the handwriting, each given whole to the cell holding most of its pixels."""
+    row_height = int(np.median([ln.y1 - ln.y0 for ln in layout.lines])) if layout.lines else 1
+    # Removing a rule cuts strokes that cross it; a short closing joins them again for grouping.
+    bridge = 2 * layout.ruling_px + 3
+    joined = cv2.morphologyEx(writing, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+    joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    table = layout.table
+    top = max(0, table.y0 - row_height)
+    bottom = min(writing.shape[0], table.y1 + row_height)
+    area = np.zeros_like(joined)
+    area[top:bottom, table.x0 : table.x1] = joined[top:bottom, table.x0 : table.x1]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(area, connectivity=8)
+    cells = tuple((li, fi) for li in range(len(layout.lines)) for fi in range(len(layout.fields)))
+    votes = np.zeros((len(cells), count), dtype=np.int64)
+    for index, (li, fi) in enumerate(cells):
+        box = layout.cell(layout.lines[li], layout.fields[fi])
+        votes[index] = np.bincount(labels[box.y0 : box.y1, box.x0 : box.x1].ravel(), minlength=count)
+    votes[:, 0] = 0
+    cell_of = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
+    cell_of[0] = -1
+    return Strokes(labels, stats, cell_of, cells, row_height)
+
+
+def measure(strokes: Strokes, cell_index: int, box: Box, thresholds: InkThresholds) -> InkMeasure:
+    """Presence of writing in one cell, from the strokes assigned to it (stray marks ignored)."""
+    members = _members(strokes, cell_index, min_size=thresholds.mark_size * strokes.row_height)
+    if not members:
+        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
+    stats = strokes.stats[members]
+    fraction = float(stats[:, cv2.CC_STAT_AREA].sum()) / max(box.width * box.height, 1)
+    covered = np.zeros(box.width, dtype=bool)
+    for x, w in zip(stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]):
+        covered[max(0, x - box.x0) : max(0, x - box.x0 + w)] = True
+    extent = float(covered.mean())
+    return InkMeasure(_presence(fraction, extent, thresholds), round(fraction, 4), round(extent, 3))
+
+
+def _presence(fraction: float, extent: float, t: InkThresholds) -> Presence:
+    if extent >= t.present_extent and fraction >= t.present_fraction:
+        return Presence.PRESENT
+    if extent < t.absent_extent or fraction < t.absent_fraction:
+        return Presence.ABSENT
+    return Presence.MARGINAL
+
+
+def cell_pixels(strokes: Strokes, cell_index: int, *, min_size: float) -> tuple[np.ndarray, Box] | None:
+    """Mask of the strokes assigned to a cell (for a clean OCR crop) and their bounding box."""
+    members = _members(strokes, cell_index, min_size=min_size)
+    if not members:
+        return None
+    stats = strokes.stats[members]
+    x0 = int(stats[:, cv2.CC_STAT_LEFT].min())
+    y0 = int(stats[:, cv2.CC_STAT_TOP].min())
+    x1 = int((stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]).max())
+    y1 = int((stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]).max())
+    window = strokes.labels[y0:y1, x0:x1]
+    return np.isin(window, members), Box(x0, y0, x1, y1)
+
+
+def _members(strokes: Strokes, cell_index: int, *, min_size: float) -> list[int]:
+    ids = np.flatnonzero(strokes.cell_of == cell_index)
+    if ids.size == 0:
+        return []
+    stats = strokes.stats[ids]
+    size = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return [int(i) for i in ids[size >= min_size]]
+
+
+def find_strike(writing: np.ndarray, layout: SheetLayout, line_index: int) -> bool:
+    """A long, nearly level pen stroke through the line, across most of the table's width.
+
+    A vertical smear first lets a stroke slanted by a few degrees (or wavy) stay continuous; then only
+    level runs longer than any handwritten letter survive an opening; their total span decides.
+    """
+    line = layout.lines[line_index]
+    height = line.y1 - line.y0
+    inset = max(2, layout.ruling_px + 2)
+    band = writing[line.y0 + inset : line.y1 - inset, layout.table.x0 : layout.table.x1]
+    if band.size == 0 or not band.any():
+        return False
+    width = layout.table.width
+    smeared = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, height // 8))))
+    long_runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(10, width // 8), 1)))
+    span = np.count_nonzero(long_runs.any(axis=0))
+    return span >= 0.45 * width

@@ -1,0 +1,229 @@
+"""A page → its LineReadings: normalize, find the table, measure ink, read names, decide each line."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from scanner import ingest
+from scanner.debug import DebugWriter
+from scanner.errors import SheetError
+from scanner.grid import binarize, find_grid, ruling_masks
+from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
+from scanner.normalize import Settings as NormalizeSettings
+from scanner.normalize import normalize
+from scanner.ocr import OcrEngine, OcrResult, TextKind, default_engine
+from scanner.roles import build_layout
+from scanner.types import (
+    TEXT_ROLES, InkMeasure, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
+    ReviewReason, Role, SheetLayout, TextRead,
+)
+
+_KIND_OF_ROLE = {Role.ADDRESS: TextKind.ADDRESS, Role.ZIP: TextKind.ZIP, Role.DATE: TextKind.DATE,
+                 Role.EMAIL: TextKind.EMAIL, Role.WARD: TextKind.ADDRESS}
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """Everything that tunes reading; one object instead of long parameter lists."""
+
+    ink: InkThresholds = field(default_factory=InkThresholds)
+    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+    accept_name_confidence: float = 0.80  # below this a signed line's name goes to review
+    ocr_text_height: int = 44  # px: handwriting is scaled to this height before OCR
+
+
+def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), form=None,
+                   debug_dir: str | None = None, engine: OcrEngine | None = None) -> PageResult:
+    """Load and read one page; every failure becomes a PageResult with a status and a message."""
+    started = time.perf_counter()
+    try:
+        page = ingest.load_page(ref)
+        result = read_page(page, settings=settings, form=form, debug=DebugWriter.for_page(debug_dir, ref),
+                           engine=engine or default_engine())
+    except SheetError as exc:
+        result = PageResult(ref, exc.status, str(exc))
+    except MemoryError:
+        result = PageResult(ref, PageStatus.TOO_LARGE, f"{ref.file_name} page {ref.page}: out of memory while reading")
+    return _with_seconds(result, time.perf_counter() - started)
+
+
+def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine) -> PageResult:
+    """The reading of one decoded page (raises SheetError subclasses for pages that have no table)."""
+    upright = normalize(page, settings=settings.normalize)
+    gray = upright.gray
+    ink = binarize(gray)
+    masks = ruling_masks(ink)
+    if form is not None:
+        layout = form.fit(gray.shape, masks)
+    else:
+        layout = build_layout(gray, masks, find_grid(masks), engine)
+    writing = handwriting_mask(ink, masks, layout)
+    strokes = group_strokes(writing, layout)
+    readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, engine) for i in range(len(layout.lines)))
+    debug.overlays(gray, layout, readings)
+    roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
+    return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
+                      orientation=upright.quarter_turns * 90, skew_deg=upright.skew_deg)
+
+
+def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout, settings: ReadSettings,
+               engine: OcrEngine) -> LineReading:
+    line = layout.lines[index]
+    name_index = _field_index(layout, Role.NAME)
+    signature_index = _field_index(layout, Role.SIGNATURE)
+    name_ink = _measure(strokes, layout, index, name_index, settings)
+    signature = _measure(strokes, layout, index, signature_index, settings)
+    struck = find_strike(writing, layout, index)
+    name = TextRead("", 0.0)
+    if name_ink.presence is not Presence.ABSENT and not struck:
+        name = _read_text(gray, strokes, layout, index, name_index, TextKind.NAME, settings, engine)
+    fields: dict[Role, TextRead] = {}
+    for role in TEXT_ROLES:
+        field_index = _field_index(layout, role)
+        if field_index is not None:
+            fields[role] = _read_text(gray, strokes, layout, index, field_index, _KIND_OF_ROLE[role], settings, engine)
+    status = decide_status(name_ink.presence, signature.presence, struck)
+    reasons = review_reasons(status, name_ink.presence, signature.presence, name, settings)
+    return LineReading(line.number, status, name, fields, signature, name_ink, struck, bool(reasons), reasons)
+
+
+def decide_status(name: Presence, signature: Presence, struck: bool) -> LineStatus:
+    """The line's status from the two ink verdicts; anything marginal stays uncertain."""
+    if struck:
+        return LineStatus.STRUCK
+    if Presence.MARGINAL in (name, signature):
+        return LineStatus.UNCERTAIN
+    match (name is Presence.PRESENT, signature is Presence.PRESENT):
+        case (True, True):
+            return LineStatus.SIGNED
+        case (True, False):
+            return LineStatus.NAME_ONLY
+        case (False, True):
+            return LineStatus.SIGNATURE_ONLY
+        case _:
+            return LineStatus.BLANK
+
+
+def review_reasons(status: LineStatus, name: Presence, signature: Presence, read: TextRead,
+                   settings: ReadSettings) -> tuple[ReviewReason, ...]:
+    """Why a volunteer should look at this line (empty: the machine's verdict stands)."""
+    reasons: list[ReviewReason] = []
+    if signature is Presence.MARGINAL:
+        reasons.append(ReviewReason.MARGINAL_SIGNATURE)
+    if name is Presence.MARGINAL:
+        reasons.append(ReviewReason.MARGINAL_NAME)
+    match status:
+        case LineStatus.STRUCK:
+            reasons.append(ReviewReason.STRUCK)
+        case LineStatus.NAME_ONLY:
+            reasons.append(ReviewReason.NAME_WITHOUT_SIGNATURE)
+        case LineStatus.SIGNATURE_ONLY:
+            reasons.append(ReviewReason.SIGNATURE_WITHOUT_NAME)
+        case LineStatus.SIGNED | LineStatus.UNCERTAIN | LineStatus.BLANK:
+            pass
+    if status in (LineStatus.SIGNED, LineStatus.NAME_ONLY, LineStatus.UNCERTAIN) and name is not Presence.ABSENT:
+        if read.confidence < settings.accept_name_confidence:
+            reasons.append(ReviewReason.LOW_NAME_CONFIDENCE)
+    return tuple(reasons)
+
+
+def _field_index(layout: SheetLayout, role: Role) -> int | None:
+    return next((i for i, f in enumerate(layout.fields) if f.role is role), None)
+
+
+def _measure(strokes: Strokes, layout: SheetLayout, line_index: int, field_index: int | None,
+             settings: ReadSettings) -> InkMeasure:
+    if field_index is None:
+        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
+    cell_index = line_index * len(layout.fields) + field_index
+    box = layout.cell(layout.lines[line_index], layout.fields[field_index])
+    return measure(strokes, cell_index, box, settings.ink)
+
+
+def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, field_index: int | None,
+               kind: TextKind, settings: ReadSettings, engine: OcrEngine) -> TextRead:
+    if field_index is None:
+        return TextRead("", 0.0)
+    cell_index = line_index * len(layout.fields) + field_index
+    found = cell_pixels(strokes, cell_index, min_size=0.06 * strokes.row_height)
+    if found is None:
+        return TextRead("", 0.0)
+    mask, box = found
+    crop = _clean_crop(gray, mask, box)
+    first = engine.read_line(_prepare(crop, settings.ocr_text_height, thicken=False), kind=kind)
+    if not first.text:
+        return TextRead("", 0.0)
+    second = engine.read_line(_prepare(crop, round(settings.ocr_text_height * 0.8), thicken=True), kind=kind)
+    return TextRead(tidy_text(first.text, kind), text_confidence(first, second, kind))
+
+
+def _clean_crop(gray: np.ndarray, mask: np.ndarray, box) -> np.ndarray:
+    """The cell's gray pixels where its own strokes are, white everywhere else (no ruling, labels or neighbours)."""
+    window = gray[box.y0 : box.y1, box.x0 : box.x1]
+    keep = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    crop = np.full_like(window, 255)
+    crop[keep] = window[keep]
+    return crop
+
+
+def _prepare(crop: np.ndarray, text_height: int, *, thicken: bool) -> np.ndarray:
+    """Scale handwriting to the height Tesseract reads best, stretch contrast, pad with white."""
+    factor = text_height / max(crop.shape[0], 1)
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    scaled = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=interpolation)
+    _, binary = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if thicken:
+        binary = cv2.erode(binary, np.ones((2, 2), np.uint8))
+    pad = max(8, text_height // 3)
+    return cv2.copyMakeBorder(binary, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
+def tidy_text(text: str, kind: TextKind) -> str:
+    """Drop punctuation the whitelist lets through at the edges."""
+    cleaned = " ".join(text.split()).strip(" -'.,")
+    if kind is TextKind.NAME and cleaned and len(cleaned.split()[-1]) == 1 and len(cleaned.split()) > 1:
+        # A lone trailing letter is usually the tail of a signature or a stray mark, not a name part.
+        cleaned = cleaned.rsplit(" ", 1)[0]
+    return cleaned
+
+
+def text_confidence(first: OcrResult, second: OcrResult, kind: TextKind) -> float:
+    """0..1 that the first read is exactly right: Tesseract's own word confidence, discounted when two
+    differently prepared reads disagree or the result does not look like a name."""
+    base = min(first.min_confidence, 100.0) / 100.0
+    agree = tidy_text(first.text, kind).casefold() == tidy_text(second.text, kind).casefold()
+    score = base * (1.0 if agree else 0.45)
+    if kind is TextKind.NAME and not looks_like_name(tidy_text(first.text, kind)):
+        score *= 0.5
+    return round(max(0.0, min(1.0, score)), 3)
+
+
+def looks_like_name(text: str) -> bool:
+    """Two or more parts, letters only (hyphen, apostrophe, initials allowed), not mixed-case noise."""
+    parts = text.split()
+    if len(parts) < 2 or len(parts) > 5:
+        return False
+    for part in parts:
+        letters = part.replace("-", "").replace("'", "").replace(".", "")
+        if not letters.isalpha():
+            return False
+        if len(letters) == 1 and not part.endswith("."):
+            return False
+        if not (part.isupper() or part[0].isupper() and (part[1:].islower() or "-" in part or "'" in part or len(letters) == 1)):
+            if not _mc_name(part):
+                return False
+    return True
+
+
+def _mc_name(part: str) -> bool:
+    """Mc/Mac/De-style inner capitals are real names, not OCR noise."""
+    return part[:2] in ("Mc", "Ma", "De", "Di", "Le", "La", "Va", "Da", "O'") and part[2:3].isupper()
+
+
+def _with_seconds(result: PageResult, seconds: float) -> PageResult:
+    return PageResult(result.ref, result.status, result.message, result.sha256, result.lines, result.roles,
+                      round(seconds, 3), result.orientation, result.skew_deg, result.extra)

@@ -1,0 +1,156 @@
+"""Name each column's role from its header text or from the label printed inside every cell."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import cv2
+import numpy as np
+
+from scanner.grid import Grid, Masks
+from scanner.ocr import OcrEngine, TextKind
+from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
+
+# Checked in order: "PRINTED NAME OF SIGNER" is a name, "SIGNATURE OF PETITIONER" a signature.
+_KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
+    (Role.EMAIL, ("EMAIL", "E-MAIL")),
+    (Role.ZIP, ("ZIP", "POSTAL", "ZIPCODE")),
+    (Role.DATE, ("DATE",)),
+    (Role.ADDRESS, ("ADDRESS", "STREET", "RESIDENCE")),
+    (Role.WARD, ("WARD",)),
+    (Role.NAME, ("PRINT", "PRINTED")),
+    (Role.SIGNATURE, ("SIGNATURE",)),
+    (Role.NAME, ("NAME",)),
+    (Role.SIGNATURE, ("SIGN",)),
+    (Role.LINE_NUMBER, ("LINE", "NO", "#", "NUMBER")),
+)
+
+
+def role_from_text(text: str) -> Role | None:
+    """The role a header or label names, tolerating OCR's small misreadings."""
+    words = re.findall(r"[A-Z#@-]+", text.upper())
+    for role, keywords in _KEYWORDS:
+        for keyword in keywords:
+            if any(_similar(word, keyword) for word in words):
+                return role
+    return None
+
+
+def _similar(word: str, keyword: str) -> bool:
+    if len(keyword) <= 4:
+        return word == keyword
+    return word == keyword or difflib.SequenceMatcher(None, word, keyword).ratio() >= 0.8
+
+
+def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine) -> SheetLayout:
+    """Roles from the header (when there is one) or from the labels repeated in every line."""
+    rules = list(grid.line_rules)
+    header = grid.header
+    cells = _field_boxes(grid)
+    header_roles = _header_roles(gray, masks, grid, rules, header, engine) if header else {}
+    if not header_roles and _first_line_is_header(gray, masks, grid, engine):
+        header = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
+        header_roles = _header_roles(gray, masks, grid, rules, header, engine)
+        rules = rules[1:]
+    lines = tuple(LineBox(i + 1, upper, lower) for i, (upper, lower) in enumerate(zip(rules, rules[1:])))
+    fields = []
+    for slot, x0, x1, top, bottom in cells:
+        role = header_roles.get((x0, x1)) if slot == 0 or len(grid.slot_bounds) == 2 else None
+        label = ""
+        if role is None:
+            label = _label_text(gray, masks, lines, x0, x1, top, bottom, engine)
+            role = role_from_text(label)
+        fields.append(FieldSpec(role or Role.OTHER, x0, x1, top, bottom, label))
+    fields = _fill_missing_roles(fields, grid.table.width)
+    table = Box(grid.table.x0, header.y0 if header else rules[0], grid.table.x1, rules[-1])
+    return SheetLayout(table, lines, tuple(fields), header, grid.ruling_px, "detected")
+
+
+def _field_boxes(grid: Grid) -> list[tuple[int, int, int, float, float]]:
+    cells = []
+    for slot, columns in enumerate(grid.slot_columns):
+        top, bottom = grid.slot_bounds[slot], grid.slot_bounds[slot + 1]
+        for x0, x1 in zip(columns, columns[1:]):
+            cells.append((slot, x0, x1, top, bottom))
+    return cells
+
+
+def _header_roles(gray, masks, grid: Grid, rules, header: Box, engine: OcrEngine) -> dict[tuple[int, int], Role]:
+    roles: dict[tuple[int, int], Role] = {}
+    for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:]):
+        text = _read_label(gray, masks, Box(x0, header.y0, x1, header.y1), engine)
+        role = role_from_text(text)
+        if role is not None:
+            roles[(x0, x1)] = role
+    # A spanning column (e.g. line numbers) keeps its header role in every sub-row.
+    return roles if any(r in (Role.NAME, Role.SIGNATURE) for r in roles.values()) else {}
+
+
+def _first_line_is_header(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
+    """The evenly spaced run can include a header row of the same height; a header's words do not repeat below."""
+    rules = grid.line_rules
+    if len(rules) < 4:
+        return False
+    first = [role_from_text(_read_label(gray, masks, Box(x0, rules[0], x1, rules[1]), engine))
+             for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:])]
+    if not any(r in (Role.NAME, Role.SIGNATURE) for r in first):
+        return False
+    second = [role_from_text(_read_label(gray, masks, Box(x0, rules[1], x1, rules[2]), engine))
+              for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:])]
+    return not any(r in (Role.NAME, Role.SIGNATURE) for r in second)
+
+
+def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> str:
+    """OCR of what is printed in every line of this field: the median over lines keeps only that."""
+    if len(lines) < 3:
+        return ""
+    crops = []
+    height = min(round((ln.y1 - ln.y0) * (bottom - top)) for ln in lines)
+    for line in lines:
+        y0 = line.y0 + round(top * (line.y1 - line.y0))
+        crops.append(_clean(gray, masks, Box(x0, y0, x1, y0 + height)))
+    template = np.median(np.stack(crops), axis=0).astype(np.uint8)
+    return _ocr_label(template, engine)
+
+
+def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
+    return _ocr_label(_clean(gray, masks, box), engine)
+
+
+def _clean(gray: np.ndarray, masks: Masks, box: Box) -> np.ndarray:
+    crop = gray[box.y0 : box.y1, box.x0 : box.x1].copy()
+    ruling = cv2.bitwise_or(masks.horizontal, masks.vertical)[box.y0 : box.y1, box.x0 : box.x1]
+    crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = 255
+    return crop
+
+
+def _ocr_label(crop: np.ndarray, engine: OcrEngine) -> str:
+    if crop.size == 0:
+        return ""
+    _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if np.count_nonzero(ink) < 0.002 * ink.size or crop.min() > 160:
+        return ""
+    # Printed labels are small (6-9 pt); Tesseract wants them about twice as tall.
+    big = cv2.resize(crop, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    padded = cv2.copyMakeBorder(big, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+    return engine.read_line(padded, kind=TextKind.LABEL).text
+
+
+def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> list[FieldSpec]:
+    """Without words to go by: a narrow first column numbers the lines; then name, then signature."""
+    result = list(fields)
+    first = min(range(len(result)), key=lambda i: result[i].x0)
+    if result[first].role is Role.OTHER and (result[first].x1 - result[first].x0) < 0.12 * table_width:
+        result[first] = _with_role(result[first], Role.LINE_NUMBER)
+    for wanted in (Role.NAME, Role.SIGNATURE):
+        if any(f.role is wanted for f in result):
+            continue
+        spare = sorted((i for i, f in enumerate(result) if f.role is Role.OTHER), key=lambda i: (result[i].top, result[i].x0))
+        if spare:
+            result[spare[0]] = _with_role(result[spare[0]], wanted)
+    return result
+
+
+def _with_role(spec: FieldSpec, role: Role) -> FieldSpec:
+    return FieldSpec(role, spec.x0, spec.x1, spec.top, spec.bottom, spec.label)
