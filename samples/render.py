@@ -94,6 +94,12 @@ Walnut Willow Ridge Franklin Grand Valley Bay Forest Meadow Orchard Aspen Birch 
 Magnolia Cherry Cypress""".split())
 STREET_KINDS = ("St", "Ave", "Rd", "Dr", "Ln", "Blvd", "Ct", "Way", "Pl")
 EMAIL_DOMAINS = ("example.org", "example.com", "example.net")
+# Random pairings can land on a famous name; these are re-drawn.
+FAMOUS_NAMES = frozenset({
+    "Grace Kelly", "Grace Jones", "Grace Park", "Emma Thompson", "Emma Roberts", "Liam Gallagher", "Naomi Campbell",
+    "Owen Wilson", "Aaron Carter", "Samuel Jackson", "Ethan Allen", "Henry Adams", "Sean Young", "Chloe Kim",
+    "Ruby Walsh", "Andre Johnson", "Mia Hamm", "David Walsh", "Marcus Smith", "Ruth Moore",
+})
 FIELD_ROLES = {"seed": (), "ballot": ("address", "zip", "date"), "stacked": ("email", "address")}
 
 
@@ -494,7 +500,8 @@ def _stray_mark(page: Image.Image, rng: random.Random, cell: Box, gray: int, dpi
 
 def _statuses(rng: random.Random, count: int) -> list[str]:
     """A realistic status mix with at least one signed, name_only and blank line."""
-    weights = (0.55, 0.10, 0.065, 0.175, 0.07)
+    # Base weights sit a little under the targets because the fix-ups below add the missing kinds.
+    weights = (0.59, 0.08, 0.045, 0.175, 0.045)
     statuses = rng.choices(STATUSES, weights=weights, k=count)
     required = ["signed", "name_only", "blank"]
     required += ["struck"] if rng.random() < 0.85 else []
@@ -510,6 +517,8 @@ def _statuses(rng: random.Random, count: int) -> list[str]:
 def _person(rng: random.Random, roles: tuple[str, ...]) -> Person:
     """Invent a signer, their written name, signature text and other fields."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    while f"{first} {last}" in FAMOUS_NAMES:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     middle = f" {rng.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.12 else ""
     caps = rng.random() < 0.5
     name = f"{first}{middle} {last}"

@@ -98,6 +98,8 @@ def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
     area = np.zeros_like(joined)
     area[top:bottom, table.x0 : table.x1] = joined[top:bottom, table.x0 : table.x1]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(area, connectivity=8)
+    labels, stats = _split_touching_writing(labels, stats, layout)
+    count = len(stats)
     cells = tuple((li, fi) for li in range(len(layout.lines)) for fi in range(len(layout.fields)))
     votes = np.zeros((len(cells), count), dtype=np.int64)
     for index, (li, fi) in enumerate(cells):
@@ -107,6 +109,46 @@ def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
     cell_of = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
     cell_of[0] = -1
     return Strokes(labels, stats, cell_of, cells, row_height)
+
+
+def _split_touching_writing(labels: np.ndarray, stats: np.ndarray, layout: SheetLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Two people's writing that touch across a rule form one component; split it at the rule.
+
+    An overflow tail is short (it reaches a third of the neighbour line at most) and stays with its owner;
+    a part that fills most of its own line's height (and holds some of the ink) is writing of that line.
+    """
+    table = layout.table
+    bands = [(line.y0, line.y1) for line in layout.lines]
+    count = len(stats)
+    per_line = np.stack([np.bincount(labels[y0:y1, table.x0 : table.x1].ravel(), minlength=count) for y0, y1 in bands])
+    per_line[:, 0] = 0
+    totals = per_line.sum(axis=0)
+    shared = np.flatnonzero((per_line >= 0.12 * np.maximum(totals, 1)).sum(axis=0) >= 2)
+    new_stats = [row for row in stats]
+    for label in shared:
+        owner = int(per_line[:, label].argmax())
+        for index, (y0, y1) in enumerate(bands):
+            if index == owner or per_line[index, label] < 0.12 * totals[label]:
+                continue
+            region = labels[y0:y1, table.x0 : table.x1]
+            rows = np.flatnonzero((region == label).any(axis=1))
+            if rows.size == 0 or (rows[-1] - rows[0]) < 0.55 * (y1 - y0):
+                continue
+            region[region == label] = len(new_stats)
+            new_stats.append(np.zeros(5, dtype=stats.dtype))
+    if len(new_stats) == count:
+        return labels, stats
+    stats = np.array(new_stats)
+    for label in list(shared) + list(range(count, len(new_stats))):
+        stats[label] = _stats_of(labels, label)
+    return labels, stats
+
+
+def _stats_of(labels: np.ndarray, label: int) -> np.ndarray:
+    ys, xs = np.nonzero(labels == label)
+    if ys.size == 0:
+        return np.zeros(5, dtype=np.int32)
+    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1, ys.size], dtype=np.int32)
 
 
 def measure(strokes: Strokes, cell_index: int, box: Box, thresholds: InkThresholds) -> InkMeasure:

@@ -11,7 +11,7 @@ import numpy as np
 from scanner import ingest
 from scanner.debug import DebugWriter
 from scanner.errors import SheetError
-from scanner.grid import binarize, find_grid, ruling_masks
+from scanner.grid import find_grid, ruling_masks
 from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
 from scanner.normalize import Settings as NormalizeSettings
 from scanner.normalize import normalize
@@ -55,8 +55,8 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
     """The reading of one decoded page (raises SheetError subclasses for pages that have no table)."""
     upright = normalize(page, settings=settings.normalize)
     gray = upright.gray
-    ink = binarize(gray)
-    masks = ruling_masks(ink)
+    masks = ruling_masks(gray)
+    ink = masks.ink
     if form is not None:
         layout = form.fit(gray.shape, masks)
     else:
