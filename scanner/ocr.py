@@ -23,6 +23,7 @@ class TextKind(str, enum.Enum):
     DATE = "date"
     EMAIL = "email"
     LABEL = "label"  # printed header or in-cell label text
+    LABEL_WORD = "label_word"  # a short printed word alone (ZIP, DATE): Tesseract often drops it as a block
 
 
 # Restricting the alphabet is the single biggest help Tesseract gets on hand-printed fields.
@@ -33,7 +34,9 @@ WHITELISTS: dict[TextKind, str] = {
     TextKind.DATE: string.digits + "/-.",
     TextKind.EMAIL: string.ascii_lowercase + string.ascii_uppercase + string.digits + "@._-+",
     TextKind.LABEL: "",
+    TextKind.LABEL_WORD: string.ascii_uppercase + "#-/.",
 }
+_PSM_OF_KIND = {TextKind.LABEL: 6, TextKind.LABEL_WORD: 8}  # others: 7, a single text line
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class TesserocrEngine:
     def read_line(self, image: np.ndarray, *, kind: TextKind) -> OcrResult:
         from PIL import Image
 
-        api = self._api(self._tesserocr.PSM.SINGLE_LINE if kind is not TextKind.LABEL else self._tesserocr.PSM.SINGLE_BLOCK)
+        api = self._api(_PSM_OF_KIND.get(kind, 7))
         api.SetVariable("tessedit_char_whitelist", WHITELISTS[kind])
         api.SetImage(Image.fromarray(image))
         api.SetSourceResolution(300)
@@ -115,7 +118,7 @@ class PytesseractEngine:
     def read_line(self, image: np.ndarray, *, kind: TextKind) -> OcrResult:
         import pytesseract
 
-        psm = 7 if kind is not TextKind.LABEL else 6
+        psm = _PSM_OF_KIND.get(kind, 7)
         whitelist = WHITELISTS[kind]
         config = f"--psm {psm} -c load_system_dawg=0 -c load_freq_dawg=0"
         if whitelist:

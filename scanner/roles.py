@@ -49,7 +49,7 @@ def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine) 
     header = grid.header
     cells = _field_boxes(grid)
     header_roles = _header_roles(gray, masks, grid, rules, header, engine) if header else {}
-    if not header_roles and _first_line_is_header(gray, masks, grid, engine):
+    if not header_roles and not _labels_in_cells(gray, masks, grid, engine) and _first_line_is_header(gray, masks, grid, engine):
         header = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
         header_roles = _header_roles(gray, masks, grid, rules, header, engine)
         rules = rules[1:]
@@ -101,6 +101,15 @@ def _first_line_is_header(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
     return not any(r in (Role.NAME, Role.SIGNATURE) for r in second)
 
 
+def _labels_in_cells(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
+    """Labels printed in every line (like PRINTED NAME OF SIGNER) name roles themselves: then there is no header row to find."""
+    lines = tuple(LineBox(i + 1, a, b) for i, (a, b) in enumerate(zip(grid.line_rules, grid.line_rules[1:])))
+    for slot, x0, x1, top, bottom in _field_boxes(grid):
+        if role_from_text(_label_text(gray, masks, lines, x0, x1, top, bottom, engine)) in (Role.NAME, Role.SIGNATURE):
+            return True
+    return False
+
+
 def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> str:
     """OCR of what is printed in every line of this field: the median over lines keeps only that."""
     if len(lines) < 3:
@@ -119,22 +128,45 @@ def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
 
 
 def _clean(gray: np.ndarray, masks: Masks, box: Box) -> np.ndarray:
+    """The box's pixels with its own border rules whitened; inside, bold small print can look like a rule."""
     crop = gray[box.y0 : box.y1, box.x0 : box.x1].copy()
-    ruling = cv2.bitwise_or(masks.horizontal, masks.vertical)[box.y0 : box.y1, box.x0 : box.x1]
+    ruling = cv2.bitwise_or(masks.horizontal, masks.vertical)[box.y0 : box.y1, box.x0 : box.x1].copy()
+    reach = max(4, min(crop.shape) // 8)
+    ruling[reach:-reach, reach:-reach] = 0
     crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = 255
     return crop
 
 
 def _ocr_label(crop: np.ndarray, engine: OcrEngine) -> str:
+    """Printed label text. Tesseract is fickle on small, blurred print, so a few scales are tried until
+    one reads a known keyword."""
     if crop.size == 0:
         return ""
-    _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if np.count_nonzero(ink) < 0.002 * ink.size or crop.min() > 160:
+    flat = _flatten(crop)
+    _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
+    heights = [s[cv2.CC_STAT_HEIGHT] for s in stats[1:] if s[cv2.CC_STAT_AREA] >= 10]
+    if not heights or flat.min() > 160 or np.count_nonzero(ink) < 0.002 * ink.size:
         return ""
-    # Printed labels are small (6-9 pt); Tesseract wants them about twice as tall.
-    big = cv2.resize(crop, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
-    padded = cv2.copyMakeBorder(big, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
-    return engine.read_line(padded, kind=TextKind.LABEL).text
+    ys, xs = np.nonzero(ink)
+    trimmed = flat[max(0, ys.min() - 3) : ys.max() + 4, max(0, xs.min() - 3) : xs.max() + 4]
+    text = ""
+    for kind, cap_height in ((TextKind.LABEL, 30), (TextKind.LABEL, 40), (TextKind.LABEL_WORD, 30), (TextKind.LABEL, 22)):
+        factor = cap_height / float(np.median(heights))
+        scaled = cv2.resize(trimmed, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        _, binary = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        read = engine.read_line(cv2.copyMakeBorder(binary, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=kind).text
+        if role_from_text(read) is not None:
+            return read
+        text = text or read
+    return text
+
+
+def _flatten(crop: np.ndarray) -> np.ndarray:
+    """Divide by the paper's brightness so grey, shadowed or blurred print becomes dark on white."""
+    size = max(15, (min(crop.shape) // 3) | 1)
+    paper = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return np.clip(crop.astype(np.float32) / np.maximum(paper, 1) * 255.0, 0, 255).astype(np.uint8)
 
 
 def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> list[FieldSpec]:
