@@ -86,7 +86,7 @@ def find_grid(masks: Masks) -> Grid:
     table_x0, table_x1 = _table_extent(rules)
     table_width = table_x1 - table_x0
     full = [r for r in rules if r.start <= table_x0 + 0.04 * table_width and r.end >= table_x1 - 0.04 * table_width]
-    run = _regular_run(full)
+    run = _regular_run(full, fallback=rules)
     if len(run) < 3:
         raise NoTableFound("no run of evenly spaced rules (at least 2 table lines) was found")
     partial = [r for r in rules if r not in full and r.length >= 0.3 * table_width and run[0].pos < r.pos < run[-1].pos]
@@ -128,29 +128,41 @@ def _table_extent(rules: list[Rule]) -> tuple[int, int]:
     return int(np.median([r.start for r in long_rules])), int(np.median([r.end for r in long_rules]))
 
 
-def _regular_run(rules: list[Rule]) -> list[Rule]:
+def _regular_run(rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
     """The longest chain of rules with near-equal spacing: the table's lines.
 
     Each step looks for a rule one spacing further on and skips anything in between, so a level strike-out
-    or a stray long stroke inside a line cannot break the chain.
+    or a stray long stroke inside a line cannot break the chain. Where no full-width rule is found at the
+    expected place, a shorter one there (a broken or partly faded rule) continues the chain.
     """
     ordered = sorted(rules, key=lambda r: r.pos)
     if len(ordered) < 3:
         return ordered
     positions = np.array([r.pos for r in ordered])
+    spares = sorted(fallback, key=lambda r: r.pos)
+    spare_positions = np.array([r.pos for r in spares]) if spares else np.array([-10**9])
     spacings = {int(g) for g in np.diff(positions) if g >= 15}
     best: list[Rule] = []
     for spacing in sorted(spacings):
+        tolerance = 0.12 * spacing
         for first in range(len(ordered)):
-            chain = [first]
+            chain = [ordered[first]]
             while True:
-                target = positions[chain[-1]] + spacing
+                target = chain[-1].pos + spacing
                 index = int(np.abs(positions - target).argmin())
-                if index <= chain[-1] or abs(positions[index] - target) > 0.12 * spacing:
-                    break
-                chain.append(index)
+                if positions[index] > chain[-1].pos and abs(positions[index] - target) <= tolerance:
+                    chain.append(ordered[index])
+                    continue
+                spare = int(np.abs(spare_positions - target).argmin())
+                if spares and spare_positions[spare] > chain[-1].pos and abs(spare_positions[spare] - target) <= tolerance:
+                    chain.append(spares[spare])
+                    continue
+                break
+            # Trailing rules found only as spares are not trusted to close the table.
+            while chain and chain[-1] not in ordered:
+                chain.pop()
             if len(chain) > len(best):
-                best = [ordered[i] for i in chain]
+                best = chain
     return best
 
 

@@ -1,0 +1,52 @@
+# Two commands for a new user: `make demo` and `make test`. Both set up what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
+OUT := out
+
+.PHONY: setup system-deps demo test bench samples clean
+
+setup: system-deps $(STAMP)
+
+# Tesseract's English and orientation models and poppler come from the OS; installed through apt when root.
+system-deps:
+	@missing=""; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract"; \
+	command -v pdftoppm >/dev/null || missing="$$missing pdftoppm"; \
+	ls /usr/share/tesseract-ocr/*/tessdata/osd.traineddata >/dev/null 2>&1 || missing="$$missing osd"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing. Install them first, e.g.: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	@mkdir -p $(OUT)
+	$(BIN)/petition read samples/scans -o $(OUT)/rows.csv --workers 2
+	@echo; echo "Accuracy against the samples' ground truth (petition eval --rows $(OUT)/rows.csv):"
+	$(BIN)/petition eval samples/scans --rows $(OUT)/rows.csv
+
+test: setup
+	OMP_THREAD_LIMIT=1 $(BIN)/python -m pytest -q
+
+bench: setup
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_read.py --pages 12 --out BENCHMARKS.md
+
+# Re-render the committed sample scans (deterministic: the same bytes every time).
+samples: setup
+	$(BIN)/python samples/render.py samples/scans
+
+clean:
+	rm -rf $(OUT) .pytest_cache .hypothesis
