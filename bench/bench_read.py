@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 START, END = "<!-- bench:read:start -->", "<!-- bench:read:end -->"
 HEADER = "# Benchmarks\n\nFigures written by `make bench` (bench/bench_read.py); never typed by hand.\n"
 BASELINE_MAX_PAGES = 4  # the naive baseline is slow; a few pages give its rate well enough
+LINES_PER_SHEET = 15
 GOAL_SPEEDUP, GOAL_PER_CORE, GOAL_RSS_MB = 8.0, 1.5, 500.0
 
 
@@ -50,7 +51,7 @@ class Measure:
     pages: int
     seconds: float
     self_rss_mb: float
-    children_rss_mb: float  # pool workers (tool2) or tesseract processes (naive)
+    children_rss_mb: float  # the pool workers' peak (tool2 only)
     problems: tuple[str, ...]
 
     @property
@@ -92,6 +93,9 @@ def child(key: str, paths: list[Path]) -> dict:
         results = list(read_paths(paths, workers=config.workers).pages)
     seconds = time.perf_counter() - started
     problems = [f"{r.ref.file_name}: {r.status.value}: {r.message}" for r in results if r.status.value != "ok"]
+    # The sheets have 15 lines each; a different count means the figures are for a misread page.
+    problems += [f"{r.ref.file_name}: {len(r.lines)} lines read, not {LINES_PER_SHEET}" for r in results
+                 if r.status.value == "ok" and len(r.lines) != LINES_PER_SHEET]
     return {"pages": len(results), "seconds": seconds, "self_rss_mb": _max_rss_mb(resource.RUSAGE_SELF),
             # max over reaped children: the pool was joined / every tesseract exited by now
             "children_rss_mb": _max_rss_mb(resource.RUSAGE_CHILDREN), "problems": problems}
@@ -120,12 +124,12 @@ def machine_facts() -> dict[str, str]:
     return {"nproc": str(cpu_count()), "CPU": model, "python": platform.python_version(),
             "tesseract (tesserocr, in-process)": tesserocr.tesseract_version().splitlines()[0],
             "tesseract (CLI, baseline)": str(pytesseract.get_tesseract_version()),
+            # Other work on the machine skews every figure; the 1-minute load at the end shows if there was any.
+            "load average (1 min, at end)": f"{os.getloadavg()[0]:.2f}",
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def rss_cell(m: Measure) -> str:
-    if m.config.baseline:
-        return f"{m.self_rss_mb:.0f} (+ each tesseract ≤ {m.children_rss_mb:.0f})"
     if m.config.workers > 1:
         return f"{m.worker_rss_mb:.0f} per worker (parent {m.self_rss_mb:.0f})"
     return f"{m.self_rss_mb:.0f}"
@@ -158,7 +162,10 @@ def report(measures: list[Measure], pages_asked: int) -> str:
              f"15 lines; rendering not timed). The naive baseline reads the first {base.pages} of them.",
              "- Seconds = wall time of reading only (pool start-up included, interpreter start-up not); "
              "OMP_THREAD_LIMIT=1 everywhere.",
-             "- Peak RSS = ru_maxrss; a forked worker's figure includes pages shared with its parent."]
+             "- Peak RSS = ru_maxrss; a forked worker's figure includes pages shared with its parent. The naive "
+             "row is the Python process only (a fork+exec'd tesseract's ru_maxrss counts its parent's pages too).",
+             "- The naive baseline still finds orientation in-process (tesserocr OSD, as the tool does); only the "
+             "cell and label OCR goes through one `tesseract` process per call."]
     problems = [f"- {m.config.label}: {p}" for m in measures for p in m.problems]
     if problems:
         notes.append("- Pages that did not read OK:\n  " + "\n  ".join(problems))

@@ -703,14 +703,49 @@ def write_bench_set(out_dir: Path, count: int, *, seed: int = 1) -> list[Path]:
     return paths
 
 
+def write_eval_set(out_dir: Path, count: int, *, seed: int = 7) -> list[Path]:
+    """count varied sheets (every layout and name font, scan and photo degradations) + truth.json.
+
+    Not committed: a larger, held-apart set for tuning and for `make eval`, rendered on demand.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"eval:{seed}")
+    files: dict[str, list[SheetTruth]] = {}
+    paths = []
+    for i in range(count):
+        layout = LAYOUTS[i % len(LAYOUTS)]
+        font = NAME_FONTS[(i // len(LAYOUTS)) % len(NAME_FONTS)]
+        sheet_seed = seed * 1_000_003 + i
+        photo = rng.random() < 0.2
+        options = dict(skew_deg=0.0 if photo else round(rng.uniform(-12.0, 12.0), 1),
+                       rotate_quarters=0 if photo else rng.choice((0, 0, 0, 1, 2, 3)),
+                       noise=rng.random() < 0.5, blur=rng.random() < 0.3, shadow=rng.random() < 0.3, photo=photo)
+        image, truth = _sheet(layout, font, sheet_seed, dpi=rng.choice((200, 300)), **options)
+        name = f"eval_{i + 1:04d}_{layout}.{'jpg' if photo else 'png'}"
+        if photo:
+            image.save(out_dir / name, quality=80)
+            truth = _jpeg(truth, 80)
+        else:
+            image.save(out_dir / name, dpi=(truth.dpi, truth.dpi))
+        files[name] = [truth]
+        paths.append(out_dir / name)
+    _write_truth(out_dir, files)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: write the demo set, or a bench set with --bench N."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--bench", type=int, metavar="N", help="write N bench sheets instead of the demo set")
-    parser.add_argument("--seed", type=int, default=1, help="bench set seed")
+    parser.add_argument("--eval", type=int, metavar="N", help="write N varied evaluation sheets instead")
+    parser.add_argument("--seed", type=int, default=1, help="bench/eval set seed")
     args = parser.parse_args(argv)
-    if args.bench is not None:
+    if args.eval is not None:
+        for path in write_eval_set(args.out_dir, args.eval, seed=args.seed):
+            print(path)
+    elif args.bench is not None:
         for path in write_bench_set(args.out_dir, args.bench, seed=args.seed):
             print(path)
     else:

@@ -102,6 +102,21 @@ def find_grid(masks: Masks) -> Grid:
     return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px)
 
 
+def number_column_side(grid: Grid) -> str | None:
+    """"left" or "right": the side of the narrow line-number column, when one edge column is clearly the
+    narrowest. Petitions number their lines at the left, so a narrow right-hand column means upside down."""
+    columns = grid.slot_columns[0]
+    if len(columns) < 4:
+        return None
+    widths = np.diff(columns)
+    left, right = float(widths[0]), float(widths[-1])
+    table_width = float(columns[-1] - columns[0])
+    narrow, other = min(left, right), max(left, right)
+    if narrow > 0.12 * table_width or narrow > 0.75 * other or narrow > min(widths[1:-1]):
+        return None
+    return "left" if left < right else "right"
+
+
 def horizontal_rules(mask: np.ndarray, *, min_length: int) -> list[Rule]:
     """Rows of the mask that hold a long run, grouped into rules."""
     # A 1-px rule left 0.1 degree off level wanders over a few rows; a small vertical smear gathers it.
@@ -122,10 +137,16 @@ def horizontal_rules(mask: np.ndarray, *, min_length: int) -> list[Rule]:
 
 
 def _table_extent(rules: list[Rule]) -> tuple[int, int]:
-    """The most common left and right ends among the longest rules."""
+    """The outermost left and right ends shared by several long rules (sub-row rules start further in)."""
     longest = max(r.length for r in rules)
-    long_rules = [r for r in rules if r.length >= 0.8 * longest]
-    return int(np.median([r.start for r in long_rules])), int(np.median([r.end for r in long_rules]))
+    long_rules = [r for r in rules if r.length >= 0.6 * longest]
+    tolerance = max(6, longest // 100)
+    needed = min(3, len(long_rules))
+    starts = [g for g in _cluster(sorted(float(r.start) for r in long_rules), tolerance=tolerance) if len(g) >= needed]
+    ends = [g for g in _cluster(sorted(float(r.end) for r in long_rules), tolerance=tolerance) if len(g) >= needed]
+    x0 = int(np.median(starts[0])) if starts else min(r.start for r in long_rules)
+    x1 = int(np.median(ends[-1])) if ends else max(r.end for r in long_rules)
+    return x0, x1
 
 
 def _regular_run(rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
@@ -161,9 +182,17 @@ def _regular_run(rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
             # Trailing rules found only as spares are not trusted to close the table.
             while chain and chain[-1] not in ordered:
                 chain.pop()
-            if len(chain) > len(best):
+            # Most full-width rules wins; among equals, fewest stand-ins (a chain at half the spacing
+            # through sub-row rules is not the table's lines).
+            if _chain_score(chain, ordered) > _chain_score(best, ordered):
                 best = chain
     return best
+
+
+def _chain_score(chain: list[Rule], full: list[Rule]) -> tuple[int, int]:
+    members = set(full)
+    full_count = sum(rule in members for rule in chain)
+    return full_count, full_count - len(chain)
 
 
 def _slot_bounds(run: list[Rule], partial: list[Rule]) -> tuple[float, ...]:

@@ -38,20 +38,35 @@ class Skew:
 
 
 def normalize(page: Page, *, settings: Settings = Settings(), osd=None) -> UprightPage:
-    """Perspective → axis and skew → up/down, resampled once to the working scale."""
+    """Perspective → axis and skew → up/down (by Tesseract's orientation detector)."""
+    leveled = level(page, settings=settings)
+    if settings.use_osd and needs_half_turn(leveled.gray, osd):
+        return half_turn(leveled)
+    return leveled
+
+
+def level(page: Page, *, settings: Settings = Settings()) -> UprightPage:
+    """Perspective, then text lines level (0 or 90 degrees and skew), resampled to the working scale.
+
+    Up and down are left open: a sheet upside down has level lines too. The reader decides that from the
+    table itself (where the line numbers are), which is cheaper and surer than orientation detection.
+    """
     gray = page.gray
     quad = find_sheet_quad(gray)
     if quad is not None:
         gray = warp_quad(gray, quad)
     gray = _to_work_scale(gray)
     skew = estimate_axis_and_skew(gray, max_skew_deg=settings.max_skew_deg)
-    upright = rotate(gray, skew.quarter_turns, skew.angle_deg)
-    flip = _needs_half_turn(upright, osd) if settings.use_osd else False
-    if flip:
-        upright = np.ascontiguousarray(upright[::-1, ::-1])
-    turns = (skew.quarter_turns + (2 if flip else 0)) % 4
-    scale = upright.shape[1] / max(page.gray.shape[1], 1)
-    return UprightPage(page, upright, turns, skew.angle_deg, quad is not None, scale)
+    leveled = rotate(gray, skew.quarter_turns, skew.angle_deg)
+    scale = leveled.shape[1] / max(page.gray.shape[1], 1)
+    return UprightPage(page, leveled, skew.quarter_turns, skew.angle_deg, quad is not None, scale)
+
+
+def half_turn(upright: UprightPage) -> UprightPage:
+    """The same page turned by 180 degrees."""
+    turned = np.ascontiguousarray(upright.gray[::-1, ::-1])
+    return UprightPage(upright.page, turned, (upright.quarter_turns + 2) % 4, upright.skew_deg,
+                       upright.perspective_corrected, upright.scale)
 
 
 def find_sheet_quad(gray: np.ndarray) -> Quad | None:
@@ -132,7 +147,7 @@ def _best_angle(ink: np.ndarray, angles: np.ndarray) -> tuple[float, float]:
     return float(angles[index]), scores[index]
 
 
-def _needs_half_turn(upright: np.ndarray, osd) -> bool:
+def needs_half_turn(upright: np.ndarray, osd=None) -> bool:
     """Tesseract's orientation detector decides up from down once the text runs horizontally."""
     if osd is None:
         from scanner.ocr import default_osd

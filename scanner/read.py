@@ -11,15 +11,15 @@ import numpy as np
 from scanner import ingest
 from scanner.debug import DebugWriter
 from scanner.errors import SheetError
-from scanner.grid import find_grid, ruling_masks
+from scanner.grid import Grid, Masks, find_grid, number_column_side, ruling_masks
 from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
 from scanner.normalize import Settings as NormalizeSettings
-from scanner.normalize import normalize
+from scanner.normalize import half_turn, level, needs_half_turn, normalize
 from scanner.ocr import OcrEngine, OcrResult, TextKind, default_engine
 from scanner.roles import build_layout
 from scanner.types import (
     TEXT_ROLES, InkMeasure, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
-    ReviewReason, Role, SheetLayout, TextRead,
+    ReviewReason, Role, SheetLayout, TextRead, UprightPage,
 )
 
 _KIND_OF_ROLE = {Role.ADDRESS: TextKind.ADDRESS, Role.ZIP: TextKind.ZIP, Role.DATE: TextKind.DATE,
@@ -53,14 +53,15 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
 
 def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine) -> PageResult:
     """The reading of one decoded page (raises SheetError subclasses for pages that have no table)."""
-    upright = normalize(page, settings=settings.normalize)
-    gray = upright.gray
-    masks = ruling_masks(gray)
-    ink = masks.ink
     if form is not None:
-        layout = form.fit(gray.shape, masks)
+        upright = normalize(page, settings=settings.normalize)
+        masks = ruling_masks(upright.gray)
+        layout = form.fit(upright.gray.shape, masks)
     else:
-        layout = build_layout(gray, masks, find_grid(masks), engine)
+        upright, masks, grid = _upright_with_grid(page, settings)
+        layout = build_layout(upright.gray, masks, grid, engine)
+    gray = upright.gray
+    ink = masks.ink
     writing = handwriting_mask(ink, masks, layout)
     strokes = group_strokes(writing, layout)
     readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, engine) for i in range(len(layout.lines)))
@@ -68,6 +69,20 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
     return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
                       orientation=upright.quarter_turns * 90, skew_deg=upright.skew_deg)
+
+
+def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage, Masks, Grid]:
+    """Level the page, find its table, and turn it right way up by where the line numbers are."""
+    upright = level(page, settings=settings.normalize)
+    masks = ruling_masks(upright.gray)
+    grid = find_grid(masks)
+    side = number_column_side(grid)
+    flip = side == "right" if side else (settings.normalize.use_osd and needs_half_turn(upright.gray))
+    if not flip:
+        return upright, masks, grid
+    upright = half_turn(upright)
+    masks = ruling_masks(upright.gray)
+    return upright, masks, find_grid(masks)
 
 
 def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout, settings: ReadSettings,

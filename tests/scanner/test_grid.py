@@ -1,0 +1,108 @@
+"""Grid: the ruled table's physical lines and sub-rows on each sample layout; no table on a text page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanner.errors import NoTableFound
+from scanner.grid import find_grid, ruling_masks
+from scanner.normalize import normalize
+from scanner.ocr import default_engine
+from scanner.roles import build_layout
+from scanner.types import Role
+from tests.support import blank_form, page_from_array, read_gray, text_page, to_gray
+
+
+def _upright(gray: np.ndarray) -> np.ndarray:
+    """As the reader sees the page: after normalize (a level sheet may still get a 0.1 degree turn)."""
+    return normalize(page_from_array(gray)).gray
+
+
+def _grid(gray: np.ndarray):
+    return find_grid(ruling_masks(_upright(gray)))
+
+
+def _layout(gray: np.ndarray):
+    upright = _upright(gray)
+    masks = ruling_masks(upright)
+    return build_layout(upright, masks, find_grid(masks), default_engine())
+
+
+def _evenly_spaced(ys) -> bool:
+    gaps = np.diff(ys)
+    return bool(gaps.min() > 0.85 * np.median(gaps) and gaps.max() < 1.15 * np.median(gaps))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seed_sheet_has_16_rules_and_15_lines(sheets, seed):
+    grid = _grid(sheets.gray("seed", seed))
+    assert len(grid.line_rules) == 16
+    assert grid.slot_bounds == (0.0, 1.0)
+    assert len(grid.slot_columns[0]) == 4  # table edges + NAME and SIGNATURE dividers
+    assert _evenly_spaced(grid.line_rules)
+
+
+# Seed 1's ballot sheet has a rule with two print gaps close together (the renderer's worn-photocopy rules).
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ballot_sheet_has_12_lines(sheets, seed):
+    layout = _layout(sheets.gray("ballot", seed))
+    assert len(layout.lines) == 12
+    assert _evenly_spaced([ln.y0 for ln in layout.lines] + [layout.lines[-1].y1])
+    assert layout.header is not None and layout.header.y1 <= layout.lines[0].y0 + 3
+
+
+# Seed 3's stacked sheet has two struck lines: long level strokes next to the half-width sub-row rules.
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_stacked_sheet_has_8_lines_of_two_slots(sheets, seed):
+    grid = _grid(sheets.gray("stacked", seed))
+    assert len(grid.line_rules) == 9
+    assert len(grid.slot_bounds) == 3
+    assert grid.slot_bounds[1] == pytest.approx(0.5, abs=0.05)
+    # Top slot: number | name | email; bottom slot: number | signature | address (dividers at different x).
+    top, bottom = grid.slot_columns
+    assert len(top) == 4 and len(bottom) == 4
+    assert top[2] != pytest.approx(bottom[2], abs=20)
+
+
+def test_blank_sheets_have_their_drawn_number_of_lines():
+    for layout, expected in (("seed", 15), ("ballot", 12), ("stacked", 8)):
+        image, lines = blank_form(layout)
+        assert len(lines) == expected
+        found = _layout(to_gray(image))
+        assert len(found.lines) == expected, layout
+        # Found line boundaries sit on the drawn rules (the upright page may be a few px larger).
+        drawn = [ln.box.y0 for ln in lines]
+        assert np.abs(np.array([ln.y0 for ln in found.lines]) - np.array(drawn)).max() < 8, layout
+
+
+def test_text_only_page_has_no_table():
+    with pytest.raises(NoTableFound):
+        find_grid(ruling_masks(to_gray(text_page())))
+
+
+def test_blank_white_page_has_no_table():
+    with pytest.raises(NoTableFound):
+        find_grid(ruling_masks(np.full((2200, 1700), 255, np.uint8)))
+
+
+def test_reading_text_only_page_reports_no_table_status():
+    from scanner.types import PageStatus
+
+    with pytest.raises(NoTableFound) as raised:
+        read_gray(to_gray(text_page()))
+    assert raised.value.status is PageStatus.NO_TABLE
+
+
+def test_layout_roles_of_each_sample_layout():
+    expected = {
+        "seed": {Role.LINE_NUMBER, Role.NAME, Role.SIGNATURE},
+        "ballot": {Role.LINE_NUMBER, Role.NAME, Role.SIGNATURE, Role.ADDRESS, Role.ZIP, Role.DATE},
+        "stacked": {Role.LINE_NUMBER, Role.NAME, Role.SIGNATURE, Role.EMAIL, Role.ADDRESS},
+    }
+    for layout, roles in expected.items():
+        found = _layout(to_gray(blank_form(layout)[0]))
+        # The stacked number column spans both sub-rows; its lower half may stay OTHER.
+        assert {f.role for f in found.fields} - {Role.OTHER} == roles, layout
+        assert sum(f.role is Role.NAME for f in found.fields) == 1
+        assert sum(f.role is Role.SIGNATURE for f in found.fields) == 1
