@@ -43,6 +43,7 @@ _PSM_OF_KIND = {TextKind.LABEL: 6, TextKind.LABEL_WORD: 8}  # others: 7, a singl
 class OcrResult:
     text: str
     word_confidences: tuple[float, ...]  # 0..100 as Tesseract reports them
+    char_confidences: tuple[float, ...] = ()  # 0..100 per recognised character, where the engine gives them
 
     @property
     def mean_confidence(self) -> float:
@@ -104,7 +105,20 @@ class TesserocrEngine:
         api.SetSourceResolution(300)
         text = api.GetUTF8Text().strip()
         confidences = tuple(float(c) for c in api.AllWordConfidences())
-        return OcrResult(" ".join(text.split()), confidences)
+        return OcrResult(" ".join(text.split()), confidences, self._char_confidences(api))
+
+    def _char_confidences(self, api) -> tuple[float, ...]:
+        """One confidence per character: a single doubtful letter hides inside a confident word."""
+        level = self._tesserocr.RIL.SYMBOL
+        iterator = api.GetIterator()
+        found: list[float] = []
+        if iterator is None:
+            return ()
+        for symbol in self._tesserocr.iterate_level(iterator, level):
+            if symbol.Empty(level):
+                continue
+            found.append(float(symbol.Confidence(level)))
+        return tuple(found)
 
     def close(self) -> None:
         for api in self._apis.values():

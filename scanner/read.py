@@ -103,6 +103,8 @@ def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout,
             fields[role] = _read_text(gray, strokes, layout, index, field_index, _KIND_OF_ROLE[role], settings, engine)
     status = decide_status(name_ink.presence, signature.presence, struck)
     reasons = review_reasons(status, name_ink.presence, signature.presence, name, settings)
+    if layout.guessed_roles:
+        reasons += (ReviewReason.LAYOUT_GUESSED,)
     return LineReading(line.number, status, name, fields, signature, name_ink, struck, bool(reasons), reasons)
 
 

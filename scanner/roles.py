@@ -62,9 +62,9 @@ def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine) 
             label = _label_text(gray, masks, lines, x0, x1, top, bottom, engine)
             role = role_from_text(label)
         fields.append(FieldSpec(role or Role.OTHER, x0, x1, top, bottom, label))
-    fields = _fill_missing_roles(fields, grid.table.width)
+    fields, guessed = _fill_missing_roles(fields, grid.table.width)
     table = Box(grid.table.x0, header.y0 if header else rules[0], grid.table.x1, rules[-1])
-    return SheetLayout(table, lines, tuple(fields), header, grid.ruling_px, "detected")
+    return SheetLayout(table, lines, tuple(fields), header, grid.ruling_px, "detected", guessed)
 
 
 def _field_boxes(grid: Grid) -> list[tuple[int, int, int, float, float]]:
@@ -111,15 +111,19 @@ def _labels_in_cells(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
 
 
 def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> str:
-    """OCR of what is printed in every line of this field: the median over lines keeps only that."""
+    """OCR of what is printed in every line of this field: only pixels inked in nearly every line are kept
+    (handwriting never repeats), so the template is the pre-printed label alone."""
     if len(lines) < 3:
         return ""
-    crops = []
     height = min(round((ln.y1 - ln.y0) * (bottom - top)) for ln in lines)
+    stack = []
     for line in lines:
         y0 = line.y0 + round(top * (line.y1 - line.y0))
-        crops.append(_clean(gray, masks, Box(x0, y0, x1, y0 + height)))
-    template = np.median(np.stack(crops), axis=0).astype(np.uint8)
+        stack.append(_clean(masks.ink, masks, Box(x0, y0, x1, y0 + height), paper=0) > 0)
+    printed = np.mean(np.stack(stack), axis=0) >= 0.85
+    if printed.sum() < 20:
+        return ""
+    template = np.where(printed, 0, 255).astype(np.uint8)
     return _ocr_label(template, engine)
 
 
@@ -127,13 +131,13 @@ def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
     return _ocr_label(_clean(gray, masks, box), engine)
 
 
-def _clean(gray: np.ndarray, masks: Masks, box: Box) -> np.ndarray:
-    """The box's pixels with its own border rules whitened; inside, bold small print can look like a rule."""
-    crop = gray[box.y0 : box.y1, box.x0 : box.x1].copy()
+def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255) -> np.ndarray:
+    """The box's pixels with its own border rules set to paper; inside, bold small print can look like a rule."""
+    crop = image[box.y0 : box.y1, box.x0 : box.x1].copy()
     ruling = cv2.bitwise_or(masks.horizontal, masks.vertical)[box.y0 : box.y1, box.x0 : box.x1].copy()
     reach = max(4, min(crop.shape) // 8)
     ruling[reach:-reach, reach:-reach] = 0
-    crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = 255
+    crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = paper
     return crop
 
 
@@ -155,10 +159,13 @@ def _ocr_label(crop: np.ndarray, engine: OcrEngine) -> str:
         factor = cap_height / float(np.median(heights))
         scaled = cv2.resize(trimmed, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
         _, binary = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        read = engine.read_line(cv2.copyMakeBorder(binary, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=kind).text
-        if role_from_text(read) is not None:
-            return read
-        text = text or read
+        result = engine.read_line(cv2.copyMakeBorder(binary, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=kind)
+        # Several tries at a keyword invite a lucky misreading of noise; printed words read confidently.
+        if result.mean_confidence < 60:
+            continue
+        if role_from_text(result.text) is not None:
+            return result.text
+        text = text or result.text
     return text
 
 
@@ -169,19 +176,35 @@ def _flatten(crop: np.ndarray) -> np.ndarray:
     return np.clip(crop.astype(np.float32) / np.maximum(paper, 1) * 255.0, 0, 255).astype(np.uint8)
 
 
-def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> list[FieldSpec]:
-    """Without words to go by: a narrow first column numbers the lines; then name, then signature."""
+def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> tuple[list[FieldSpec], tuple[Role, ...]]:
+    """Without words to go by: a narrow first column numbers the lines; name and signature sit beside or
+    under each other. Returns the fields and the roles that were guessed (their lines go to review)."""
     result = list(fields)
     first = min(range(len(result)), key=lambda i: result[i].x0)
     if result[first].role is Role.OTHER and (result[first].x1 - result[first].x0) < 0.12 * table_width:
         result[first] = _with_role(result[first], Role.LINE_NUMBER)
-    for wanted in (Role.NAME, Role.SIGNATURE):
+    guessed: list[Role] = []
+    for wanted, partner in ((Role.NAME, Role.SIGNATURE), (Role.SIGNATURE, Role.NAME)):
         if any(f.role is wanted for f in result):
             continue
-        spare = sorted((i for i, f in enumerate(result) if f.role is Role.OTHER), key=lambda i: (result[i].top, result[i].x0))
-        if spare:
-            result[spare[0]] = _with_role(result[spare[0]], wanted)
-    return result
+        spare = [i for i, f in enumerate(result) if f.role is Role.OTHER]
+        if not spare:
+            continue
+        anchor = next((f for f in result if f.role is partner), None)
+        spare.sort(key=lambda i: _guess_rank(result[i], anchor, wanted))
+        result[spare[0]] = _with_role(result[spare[0]], wanted)
+        guessed.append(wanted)
+    return result, tuple(guessed)
+
+
+def _guess_rank(spec: FieldSpec, anchor: FieldSpec | None, wanted: Role) -> tuple[float, ...]:
+    """Prefer the cell under/over the partner (stacked sub-cells), then the next column over, then the widest."""
+    width = -(spec.x1 - spec.x0)
+    if anchor is None:
+        return (spec.top, spec.x0, width)
+    stacked = 0 if (abs(spec.x0 - anchor.x0) < 0.02 * (anchor.x1 - anchor.x0 + 1) and spec.top != anchor.top) else 1
+    beside = spec.x0 - anchor.x1 if wanted is Role.SIGNATURE else anchor.x0 - spec.x1
+    return (stacked, 0 if 0 <= beside < 20 and spec.top == anchor.top else 1, width)
 
 
 def _with_role(spec: FieldSpec, role: Role) -> FieldSpec:

@@ -139,6 +139,7 @@ class SheetLayout:
     header: Box | None
     ruling_px: int  # typical ruling thickness, used to size kernels
     source: str  # "detected" | "form"
+    guessed_roles: tuple[Role, ...] = ()  # name/signature placed by position, not by printed words
 
     def cell(self, line: LineBox, spec: FieldSpec) -> Box:
         height = line.y1 - line.y0
