@@ -61,8 +61,12 @@ def truth_frame(truth_path: Path) -> pd.DataFrame:
 
 
 def same_name(read: str, truth: str) -> bool:
-    """Exact match up to case and spacing: what a roster needs to be right."""
-    return " ".join(str(read).split()).casefold() == " ".join(str(truth).split()).casefold()
+    """Exact match up to case, spacing and the period after an initial ("T." = "T"): what a roster needs."""
+    return _canonical(read) == _canonical(truth)
+
+
+def _canonical(name: str) -> str:
+    return " ".join(str(name).replace(".", " ").split()).casefold()
 
 
 def char_error_rate(read: str, truth: str) -> float:

@@ -47,6 +47,7 @@ class Masks:
     ink: np.ndarray  # all dark pixels
     horizontal: np.ndarray  # ruling only
     vertical: np.ndarray
+    faint: np.ndarray  # pixels even slightly darker than paper: pale print and ruling
 
 
 def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80) -> np.ndarray:
@@ -69,12 +70,15 @@ def ruling_masks(gray: np.ndarray) -> Masks:
     ink = binarize(gray)
     faint = binarize(gray, darker_than_paper=0.92)
     short = min(ink.shape)
-    horizontal = cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (short // 40, 1)))
+    # Noise on a faint rule leaves it dotted; closing pixel-sized gaps first keeps it one run.
+    horizontal = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (4, 1)))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (short // 40, 1)))
     # Bridge the gaps of dashed or broken rules before they are measured.
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (short // 60, 1)))
-    vertical = cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short // 40)))
+    vertical = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 4)))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short // 40)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short // 60)))
-    return Masks(ink, horizontal, vertical)
+    return Masks(ink, horizontal, vertical, faint)
 
 
 def find_grid(masks: Masks) -> Grid:
@@ -120,7 +124,7 @@ def number_column_side(grid: Grid) -> str | None:
 def horizontal_rules(mask: np.ndarray, *, min_length: int) -> list[Rule]:
     """Rows of the mask that hold a long run, grouped into rules."""
     # A 1-px rule left 0.1 degree off level wanders over a few rows; a small vertical smear gathers it.
-    smear = 5
+    smear = 9
     gathered = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, smear)))
     counts = np.count_nonzero(gathered, axis=1)
     candidate_rows = np.flatnonzero(counts >= min_length * 0.6)
@@ -129,8 +133,12 @@ def horizontal_rules(mask: np.ndarray, *, min_length: int) -> list[Rule]:
     for rows in _consecutive_groups(candidate_rows, max_gap=2):
         band = mask[rows[0] : rows[-1] + 1]
         columns = np.flatnonzero(band.any(axis=0))
-        start, end = _longest_cover(columns, max_gap=max(4, mask.shape[1] // 60))
-        if end - start >= min_length and raw_counts[rows].sum() > 0:
+        # Broken or dashed rules have gaps; bridge generous ones but ask that most of the span is inked.
+        start, end = _longest_cover(columns, max_gap=max(6, mask.shape[1] // 14))
+        inked = np.count_nonzero((columns >= start) & (columns <= end))
+        # A rule is thin; a band as tall as a line of text is lettering that the closing joined up.
+        thin = len(rows) - (smear - 1) <= max(6, mask.shape[1] // 120)
+        if thin and end - start >= min_length and inked >= 0.6 * (end - start) and raw_counts[rows].sum() > 0:
             centre = int(round(np.average(rows, weights=raw_counts[rows] + 1)))
             rules.append(Rule(centre, start, end, max(1, len(rows) - (smear - 1))))
     return rules

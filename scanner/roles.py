@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -44,27 +46,34 @@ def _similar(word: str, keyword: str) -> bool:
 
 
 def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine) -> SheetLayout:
-    """Roles from the header (when there is one) or from the labels repeated in every line."""
+    """Roles from labels printed in every line when there are any (they name their own cells), else from
+    the header row; what neither names is guessed by position and flagged."""
     rules = list(grid.line_rules)
-    header = grid.header
     cells = _field_boxes(grid)
-    header_roles = _header_roles(gray, masks, grid, rules, header, engine) if header else {}
-    if not header_roles and not _labels_in_cells(gray, masks, grid, engine) and _first_line_is_header(gray, masks, grid, engine):
-        header = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
-        header_roles = _header_roles(gray, masks, grid, rules, header, engine)
-        rules = rules[1:]
-    lines = tuple(LineBox(i + 1, upper, lower) for i, (upper, lower) in enumerate(zip(rules, rules[1:])))
+    lines = _lines(rules)
+    labels = {cell: _label_text(gray, masks, lines, *cell[1:], engine) for cell in cells}
+    label_roles = {cell: role_from_text(text) for cell, text in labels.items()}
+    header = grid.header
+    header_roles: dict[tuple[int, int], Role] = {}
+    if not any(role in (Role.NAME, Role.SIGNATURE) for role in label_roles.values()):
+        header_roles = _header_roles(gray, masks, grid, header, engine) if header else {}
+        if not header_roles and _first_line_is_header(gray, masks, grid, engine):
+            header = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
+            header_roles = _header_roles(gray, masks, grid, header, engine)
+            rules = rules[1:]
+            lines = _lines(rules)
     fields = []
-    for slot, x0, x1, top, bottom in cells:
-        role = header_roles.get((x0, x1)) if slot == 0 or len(grid.slot_bounds) == 2 else None
-        label = ""
-        if role is None:
-            label = _label_text(gray, masks, lines, x0, x1, top, bottom, engine)
-            role = role_from_text(label)
-        fields.append(FieldSpec(role or Role.OTHER, x0, x1, top, bottom, label))
+    for cell in cells:
+        slot, x0, x1, top, bottom = cell
+        role = label_roles[cell] or (header_roles.get((x0, x1)) if slot == 0 else None)
+        fields.append(FieldSpec(role or Role.OTHER, x0, x1, top, bottom, labels[cell]))
     fields, guessed = _fill_missing_roles(fields, grid.table.width)
     table = Box(grid.table.x0, header.y0 if header else rules[0], grid.table.x1, rules[-1])
     return SheetLayout(table, lines, tuple(fields), header, grid.ruling_px, "detected", guessed)
+
+
+def _lines(rules: list[int]) -> tuple[LineBox, ...]:
+    return tuple(LineBox(i + 1, upper, lower) for i, (upper, lower) in enumerate(zip(rules, rules[1:])))
 
 
 def _field_boxes(grid: Grid) -> list[tuple[int, int, int, float, float]]:
@@ -76,14 +85,15 @@ def _field_boxes(grid: Grid) -> list[tuple[int, int, int, float, float]]:
     return cells
 
 
-def _header_roles(gray, masks, grid: Grid, rules, header: Box, engine: OcrEngine) -> dict[tuple[int, int], Role]:
+def _header_roles(gray, masks, grid: Grid, header: Box, engine: OcrEngine) -> dict[tuple[int, int], Role]:
+    """Each column's role from its header text; a role claimed by two columns is not trusted for either."""
     roles: dict[tuple[int, int], Role] = {}
     for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:]):
-        text = _read_label(gray, masks, Box(x0, header.y0, x1, header.y1), engine)
-        role = role_from_text(text)
+        role = role_from_text(_read_label(gray, masks, Box(x0, header.y0, x1, header.y1), engine))
         if role is not None:
             roles[(x0, x1)] = role
-    # A spanning column (e.g. line numbers) keeps its header role in every sub-row.
+    claimed = Counter(roles.values())
+    roles = {column: role for column, role in roles.items() if claimed[role] == 1}
     return roles if any(r in (Role.NAME, Role.SIGNATURE) for r in roles.values()) else {}
 
 
@@ -101,30 +111,24 @@ def _first_line_is_header(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
     return not any(r in (Role.NAME, Role.SIGNATURE) for r in second)
 
 
-def _labels_in_cells(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
-    """Labels printed in every line (like PRINTED NAME OF SIGNER) name roles themselves: then there is no header row to find."""
-    lines = tuple(LineBox(i + 1, a, b) for i, (a, b) in enumerate(zip(grid.line_rules, grid.line_rules[1:])))
-    for slot, x0, x1, top, bottom in _field_boxes(grid):
-        if role_from_text(_label_text(gray, masks, lines, x0, x1, top, bottom, engine)) in (Role.NAME, Role.SIGNATURE):
-            return True
-    return False
-
-
 def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> str:
-    """OCR of what is printed in every line of this field: only pixels inked in nearly every line are kept
-    (handwriting never repeats), so the template is the pre-printed label alone."""
+    """OCR of what is printed in every line of this field. Only pixels inked in nearly every line are kept
+    (handwriting never repeats); there the median grey of all lines is the label, anti-aliasing and all."""
     if len(lines) < 3:
         return ""
     height = min(round((ln.y1 - ln.y0) * (bottom - top)) for ln in lines)
-    stack = []
+    inked, greys = [], []
     for line in lines:
         y0 = line.y0 + round(top * (line.y1 - line.y0))
-        stack.append(_clean(masks.ink, masks, Box(x0, y0, x1, y0 + height), paper=0) > 0)
-    printed = np.mean(np.stack(stack), axis=0) >= 0.85
+        box = Box(x0, y0, x1, y0 + height)
+        inked.append(_clean(masks.faint, masks, box, paper=0) > 0)
+        greys.append(gray[box.y0 : box.y1, box.x0 : box.x1])
+    printed = np.mean(np.stack(inked), axis=0) >= 0.85
     if printed.sum() < 20:
         return ""
-    template = np.where(printed, 0, 255).astype(np.uint8)
-    return _ocr_label(template, engine)
+    keep = cv2.dilate(printed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    template = np.where(keep, np.median(np.stack(greys), axis=0), 255).astype(np.uint8)
+    return _ocr_label(template, engine, min_confidence=0.0)
 
 
 def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
@@ -141,27 +145,41 @@ def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255) -> np
     return crop
 
 
-def _ocr_label(crop: np.ndarray, engine: OcrEngine) -> str:
+@dataclass(frozen=True)
+class _LabelTry:
+    kind: TextKind
+    cap_height: int
+    binarize: bool
+
+
+# Cheapest first; blurred small print (a phone photo) reads only as a single word, large and grey.
+_LABEL_TRIES = (_LabelTry(TextKind.LABEL, 30, True), _LabelTry(TextKind.LABEL, 40, True),
+                _LabelTry(TextKind.LABEL_WORD, 30, True), _LabelTry(TextKind.LABEL, 22, True),
+                _LabelTry(TextKind.LABEL_WORD, 48, False), _LabelTry(TextKind.LABEL, 48, False))
+
+
+def _ocr_label(crop: np.ndarray, engine: OcrEngine, *, min_confidence: float = 60.0) -> str:
     """Printed label text. Tesseract is fickle on small, blurred print, so a few scales are tried until
-    one reads a known keyword."""
+    one reads a known keyword. Several tries invite a lucky misreading of noise, so a read must also be
+    confident (less is asked of a template that only holds what is printed in every line)."""
     if crop.size == 0:
         return ""
     flat = _flatten(crop)
     _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
     heights = [s[cv2.CC_STAT_HEIGHT] for s in stats[1:] if s[cv2.CC_STAT_AREA] >= 10]
-    if not heights or flat.min() > 160 or np.count_nonzero(ink) < 0.002 * ink.size:
+    if not heights or flat.min() > 200 or np.count_nonzero(ink) < 0.002 * ink.size:
         return ""
     ys, xs = np.nonzero(ink)
     trimmed = flat[max(0, ys.min() - 3) : ys.max() + 4, max(0, xs.min() - 3) : xs.max() + 4]
     text = ""
-    for kind, cap_height in ((TextKind.LABEL, 30), (TextKind.LABEL, 40), (TextKind.LABEL_WORD, 30), (TextKind.LABEL, 22)):
-        factor = cap_height / float(np.median(heights))
+    for attempt in _LABEL_TRIES:
+        factor = attempt.cap_height / float(np.median(heights))
         scaled = cv2.resize(trimmed, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-        _, binary = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        result = engine.read_line(cv2.copyMakeBorder(binary, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=kind)
-        # Several tries at a keyword invite a lucky misreading of noise; printed words read confidently.
-        if result.mean_confidence < 60:
+        if attempt.binarize:
+            _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        result = engine.read_line(cv2.copyMakeBorder(scaled, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=attempt.kind)
+        if result.mean_confidence < min_confidence:
             continue
         if role_from_text(result.text) is not None:
             return result.text
