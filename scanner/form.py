@@ -51,13 +51,16 @@ class Form:
         """Place the form on an upright page, snapping its rules to the rules found there."""
         height, width = shape[:2]
         ys = np.array(self.line_bounds) * height
-        found = [r.pos for r in horizontal_rules(masks.horizontal, min_length=int(0.3 * width))]
+        rules = horizontal_rules(masks.horizontal, min_length=int(0.3 * width))
+        found = [r.pos for r in rules]
         ys = _snap(ys, np.array(found, dtype=float), tolerance=0.3 * float(np.median(np.diff(ys))))
+        # Kernels downstream scale with the ruling's thickness: measure it as auto-detection does.
+        ruling_px = int(np.median([r.thickness for r in rules])) if rules else max(1, width // 700)
         bounds = [int(round(y)) for y in ys]
         lines = tuple(LineBox(i + 1, a, b) for i, (a, b) in enumerate(zip(bounds, bounds[1:])))
         fields = tuple(FieldSpec(f.role, int(f.x0 * width), int(f.x1 * width), f.top, f.bottom) for f in self.fields)
         table = Box(int(self.table[0] * width), bounds[0], int(self.table[2] * width), bounds[-1])
-        return SheetLayout(table, lines, fields, None, max(1, width // 700), "form")
+        return SheetLayout(table, lines, fields, None, max(1, ruling_px), "form")
 
 
 def _snap(expected: np.ndarray, found: np.ndarray, *, tolerance: float) -> np.ndarray:

@@ -108,27 +108,61 @@ def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
     votes[:, 0] = 0
     cell_of = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
     cell_of[0] = -1
+    cell_of = _attach_overflow_tails(votes, cell_of, stats, layout)
     return Strokes(labels, stats, cell_of, cells, row_height)
+
+
+def _attach_overflow_tails(votes: np.ndarray, cell_of: np.ndarray, stats: np.ndarray, layout: SheetLayout) -> np.ndarray:
+    """Writing that only hugs a rule (the loops or letter tops of a big signature from the line next door,
+    often cut into pieces where the rule was removed) goes with the neighbour beyond that rule when the
+    neighbour holds far more writing: it must not make a blank line look signed."""
+    n_fields = len(layout.fields)
+    cell_of = cell_of.copy()
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
+    # A strike-out is wide and heavy; it says nothing about who owns a letter, so it does not count as mass.
+    writing = (cell_of >= 0) & (stats[:, cv2.CC_STAT_WIDTH] < 0.5 * layout.table.width)
+    mass = np.bincount(cell_of[writing], weights=areas[writing], minlength=len(votes))
+    near = 2 * layout.ruling_px + 6
+    for cell in np.flatnonzero(mass):
+        members = np.flatnonzero(writing & (cell_of == cell))
+        line = layout.lines[cell // n_fields]
+        box = layout.cell(line, layout.fields[cell % n_fields])
+        top = int(stats[members, cv2.CC_STAT_TOP].min())
+        bottom = int((stats[members, cv2.CC_STAT_TOP] + stats[members, cv2.CC_STAT_HEIGHT]).max())
+        if bottom - top >= 0.35 * box.height:
+            continue  # writing of this cell in its own right, however small
+        # Only across the rules between physical lines: a sub-cell's neighbours belong to the same signer.
+        sides = ((cell - n_fields, box.y0 == line.y0 and top <= line.y0 + near),
+                 (cell + n_fields, box.y1 == line.y1 and bottom >= line.y1 - near))
+        for neighbour, at_rule in sides:
+            if at_rule and 0 <= neighbour < len(votes) and mass[neighbour] >= 3 * mass[cell]:
+                cell_of[members] = neighbour
+                mass[neighbour] += mass[cell]
+                mass[cell] = 0
+                break
+    return cell_of
 
 
 def _split_touching_writing(labels: np.ndarray, stats: np.ndarray, layout: SheetLayout) -> tuple[np.ndarray, np.ndarray]:
     """Two people's writing that touch across a rule form one component; split it at the rule.
 
     An overflow tail is short (it reaches a third of the neighbour line at most) and stays with its owner;
-    a part that fills most of its own line's height (and holds some of the ink) is writing of that line.
+    a part that fills most of its own line's height and holds a real amount of ink is writing of that line,
+    however large the rest (a strike-out through the next line joins everything it touches).
     """
     table = layout.table
     bands = [(line.y0, line.y1) for line in layout.lines]
     count = len(stats)
     per_line = np.stack([np.bincount(labels[y0:y1, table.x0 : table.x1].ravel(), minlength=count) for y0, y1 in bands])
     per_line[:, 0] = 0
-    totals = per_line.sum(axis=0)
-    shared = np.flatnonzero((per_line >= 0.12 * np.maximum(totals, 1)).sum(axis=0) >= 2)
+    row_height = float(np.median([y1 - y0 for y0, y1 in bands]))
+    substantial = per_line >= 0.03 * row_height * row_height
+    shared = np.flatnonzero(((per_line > 0).sum(axis=0) >= 2) & substantial.any(axis=0))
     new_stats = [row for row in stats]
     for label in shared:
         owner = int(per_line[:, label].argmax())
         for index, (y0, y1) in enumerate(bands):
-            if index == owner or per_line[index, label] < 0.12 * totals[label]:
+            if index == owner or not substantial[index, label]:
                 continue
             region = labels[y0:y1, table.x0 : table.x1]
             rows = np.flatnonzero((region == label).any(axis=1))

@@ -48,6 +48,9 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
         result = PageResult(ref, exc.status, str(exc))
     except MemoryError:
         result = PageResult(ref, PageStatus.TOO_LARGE, f"{ref.file_name} page {ref.page}: out of memory while reading")
+    except Exception as exc:  # noqa: BLE001 - a bug or an engine crash fails this page, never the batch
+        result = PageResult(ref, PageStatus.FAILED,
+                            f"{ref.file_name} page {ref.page}: internal error ({type(exc).__name__}); please report it")
     return _with_seconds(result, time.perf_counter() - started)
 
 

@@ -32,6 +32,8 @@ _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
 def role_from_text(text: str) -> Role | None:
     """The role a header or label names, tolerating OCR's small misreadings."""
     words = re.findall(r"[A-Z#@-]+", text.upper())
+    # OCR splits printed words ("EM AIL", "SIGN ATURE"): try each neighbouring pair joined as well.
+    words += [a + b for a, b in zip(words, words[1:])]
     for role, keywords in _KEYWORDS:
         for keyword in keywords:
             if any(_similar(word, keyword) for word in words):

@@ -100,8 +100,16 @@ def _looks_like_name_part(part: str) -> bool:
         return part.endswith(".") or part.isupper()
     if part.isupper():
         return True
-    pieces = [p for p in part.replace("'", "-").split("-") if p]
-    return all(p[0].isupper() and (p[1:].islower() or _inner_capital(p)) for p in pieces)
+    pieces = [p for p in part.split("-") if p]
+    return all(_titled(p) for p in pieces)
+
+
+def _titled(piece: str) -> bool:
+    """Capitalised like a name: Maria, O'Brien, D'Angelo, McDonald."""
+    if "'" in piece:
+        head, _, tail = piece.partition("'")
+        return (len(head) == 1 and head.isupper() or _titled(head)) and bool(tail) and _titled(tail)
+    return piece[:1].isupper() and (piece[1:].islower() or _inner_capital(piece))
 
 
 def _inner_capital(piece: str) -> bool:

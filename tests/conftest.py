@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from samples import render
 from tests.support import DPI, read_gray, to_gray
+
+# CI replays the same examples every run (no flaky merges); locally each run explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 class SheetCache:

@@ -17,6 +17,8 @@ from scanner.types import Role
         ("SIGNATURE OF PETITIONER", Role.SIGNATURE),
         ("SIGNATURE", Role.SIGNATURE),
         ("SIGNATIJRE", Role.SIGNATURE),  # OCR slip
+        ("SIGN ATURE", Role.SIGNATURE),  # OCR splits a word (seen on 200-dpi stacked sheets)
+        ("EM AIL", Role.EMAIL),  # the same slip on the stacked sheet's EMAIL label
         ("RESIDENCE ADDRESS", Role.ADDRESS),
         ("STREET", Role.ADDRESS),
         ("ZIP", Role.ZIP),
