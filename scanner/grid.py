@@ -50,13 +50,18 @@ class Masks:
     faint: np.ndarray  # pixels even slightly darker than paper: pale print and ruling
 
 
-def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80) -> np.ndarray:
-    """Ink mask robust to uneven light and faint ruling: a pixel is ink when it is clearly darker than the
-    paper around it. The paper is estimated by a grey closing wider than any pen stroke, so heavy
-    handwriting next to a faint rule does not raise the bar for the rule (as a local-mean threshold would)."""
+def paper_level(gray: np.ndarray) -> np.ndarray:
+    """The paper's brightness around every pixel: a grey closing wider than any pen stroke, then smoothed."""
     size = _odd(min(gray.shape) // 80)
     paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
-    paper = cv2.blur(paper, (size, size))
+    return cv2.blur(paper, (size, size))
+
+
+def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80, paper: np.ndarray | None = None) -> np.ndarray:
+    """Ink mask robust to uneven light and faint ruling: a pixel is ink when it is clearly darker than the
+    paper around it. Measuring against the paper (not a local mean) means heavy handwriting next to a faint
+    rule does not raise the bar for the rule."""
+    paper = paper_level(gray) if paper is None else paper
     ink = gray.astype(np.float32) < darker_than_paper * np.maximum(paper.astype(np.float32), 1.0)
     return ink.astype(np.uint8) * 255
 
@@ -67,8 +72,9 @@ def ruling_masks(gray: np.ndarray) -> Masks:
     Rules are searched in a more sensitive mask than handwriting: faint grey ruling (a pale 1-px line
     after resampling) is only ~10% darker than paper, and noise is never line-shaped.
     """
-    ink = binarize(gray)
-    faint = binarize(gray, darker_than_paper=0.92)
+    paper = paper_level(gray)
+    ink = binarize(gray, paper=paper)
+    faint = binarize(gray, darker_than_paper=0.92, paper=paper)
     short = min(ink.shape)
     # Noise on a faint rule leaves it dotted; closing pixel-sized gaps first keeps it one run.
     horizontal = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (4, 1)))

@@ -126,11 +126,17 @@ def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> s
         inked.append(_clean(masks.faint, masks, box, paper=0) > 0)
         greys.append(gray[box.y0 : box.y1, box.x0 : box.x1])
     printed = np.mean(np.stack(inked), axis=0) >= 0.85
-    if printed.sum() < 20:
+    if printed.sum() < 20 or not _word_shaped(printed):
         return ""
     keep = cv2.dilate(printed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     template = np.where(keep, np.median(np.stack(greys), axis=0), 255).astype(np.uint8)
     return _ocr_label(template, engine, min_confidence=0.0)
+
+
+def _word_shaped(printed: np.ndarray) -> bool:
+    """A label is a word or more, wider than tall; a lone repeated dot (after printed line numbers) is not."""
+    ys, xs = np.nonzero(printed)
+    return (xs.max() - xs.min() + 1) >= 2.5 * (ys.max() - ys.min() + 1)
 
 
 def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
