@@ -62,8 +62,8 @@ def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80, paper: np.nda
     paper around it. Measuring against the paper (not a local mean) means heavy handwriting next to a faint
     rule does not raise the bar for the rule."""
     paper = paper_level(gray) if paper is None else paper
-    ink = gray.astype(np.float32) < darker_than_paper * np.maximum(paper.astype(np.float32), 1.0)
-    return ink.astype(np.uint8) * 255
+    threshold = cv2.convertScaleAbs(paper, alpha=darker_than_paper)
+    return cv2.compare(gray, threshold, cv2.CMP_LT)
 
 
 def ruling_masks(gray: np.ndarray) -> Masks:
