@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 OUT := out
 
-.PHONY: setup system-deps demo test bench samples clean
+.PHONY: setup system-deps demo test bench eval samples clean
 
 setup: system-deps $(STAMP)
 
@@ -43,6 +43,10 @@ test: setup
 
 bench: setup
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_read.py --pages 12 --out BENCHMARKS.md
+
+# Accuracy on the samples and on a larger rendered set, written to ACCURACY.md.
+eval: setup
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/accuracy.py --eval-sheets 42 --out ACCURACY.md
 
 # Re-render the committed sample scans (deterministic: the same bytes every time).
 samples: setup

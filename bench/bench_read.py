@@ -148,11 +148,11 @@ def report(measures: list[Measure], pages_asked: int) -> str:
     for m in measures:
         speedup = m.pages_per_s / base.pages_per_s if base.pages_per_s else float("nan")
         rows.append(f"| {m.config.label} | {m.pages} | {m.seconds:.1f} | {m.pages_per_s:.2f} | {m.per_core:.2f} "
-                    f"| {rss_cell(m)} | {speedup:.1f}× |")
+                    f"| {rss_cell(m)} | {speedup:.2f}× |")
     speedup = one.pages_per_s / base.pages_per_s if base.pages_per_s else 0.0
     per_core = min(m.per_core for m in tools)  # the goal must hold for every tool configuration
     worst_rss = max(m.worker_rss_mb for m in tools)
-    goals = [f"- ≥ {GOAL_SPEEDUP:.0f}× the naive baseline's pages/s on one worker: {speedup:.1f}× → "
+    goals = [f"- ≥ {GOAL_SPEEDUP:.0f}× the naive baseline's pages/s on one worker: {speedup:.2f}× → "
              f"{verdict(speedup >= GOAL_SPEEDUP)}",
              f"- ≥ {GOAL_PER_CORE} pages/s per core (300-dpi letter, 15 lines; lowest tool configuration): "
              f"{per_core:.2f} → {verdict(per_core >= GOAL_PER_CORE)}",
