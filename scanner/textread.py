@@ -60,12 +60,28 @@ def prepare(crop: np.ndarray, preparation: Preparation) -> np.ndarray:
 
 
 def tidy_text(text: str, kind: TextKind) -> str:
-    """Drop punctuation the whitelist lets through at the edges."""
+    """Drop punctuation the whitelist lets through at the edges; for names, undo the l/I confusion."""
     cleaned = " ".join(text.split()).strip(" -'.,")
-    if kind is TextKind.NAME and cleaned and len(cleaned.split()[-1]) == 1 and len(cleaned.split()) > 1:
-        # A lone trailing letter is usually the tail of a signature or a stray mark, not a name part.
-        cleaned = cleaned.rsplit(" ", 1)[0]
-    return cleaned
+    if kind is not TextKind.NAME or not cleaned:
+        return cleaned
+    parts = cleaned.split()
+    # A lone small letter before or after a name is a speck, a label remnant or a signature's tail.
+    if len(parts) > 1 and len(parts[0]) == 1 and parts[0].islower():
+        parts = parts[1:]
+    if len(parts) > 1 and len(parts[-1]) == 1 and parts[-1].islower():
+        parts = parts[:-1]
+    shouted = all(p.replace("l", "").isupper() for p in parts if len(p) > 1)
+    return " ".join(_fix_l_for_i(part, all_caps=shouted) for part in parts)
+
+
+def _fix_l_for_i(part: str, *, all_caps: bool) -> str:
+    """Tesseract reads a handwritten capital I as l: "lyer" is Iyer, "KAl" is KAI. Names start with a
+    capital, and a name printed in capitals has no small l."""
+    if all_caps:
+        return part.replace("l", "I")
+    if len(part) > 1 and part[0] == "l" and part[1:].islower():
+        return "I" + part[1:]
+    return part
 
 
 def text_confidence(text: str, agreeing: list[OcrResult], total_reads: int, kind: TextKind) -> float:

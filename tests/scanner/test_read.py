@@ -116,7 +116,18 @@ def test_text_confidence_of_empty_read_is_zero():
     assert text_confidence("", [], 3, TextKind.NAME) == 0.0
 
 
-def test_tidy_text_drops_edge_punctuation_and_a_trailing_lone_letter():
+def test_tidy_text_drops_edge_punctuation_and_a_lone_small_letter():
     assert tidy_text(" -Maria  Lopez. ", TextKind.NAME) == "Maria Lopez"
     assert tidy_text("Maria Lopez x", TextKind.NAME) == "Maria Lopez"
+    assert tidy_text("a Pablo Owusu", TextKind.NAME) == "Pablo Owusu"
     assert tidy_text("12 Oak St A", TextKind.ADDRESS) == "12 Oak St A"
+
+
+@pytest.mark.parametrize("read, fixed", [
+    ("Patrice lonescu", "Patrice Ionescu"),  # a name starts with a capital: l is I
+    ("KAl MCCARTHY", "KAI MCCARTHY"),  # printed in capitals: no small l
+    ("Amelia Lill", "Amelia Lill"),  # a small l inside a word stays
+    ("Maria Lopez", "Maria Lopez"),
+])
+def test_tidy_text_undoes_the_l_for_i_confusion(read, fixed):
+    assert tidy_text(read, TextKind.NAME) == fixed
