@@ -103,8 +103,7 @@ def summary(pages, output: Path) -> str:
            f"{review} lines need review; wrote {output}"]
     for page in pages:
         if page.status.value != "ok":
-            where = f"{page.ref.file_name}" + (f" page {page.ref.page}" if page.ref.page else "")
-            out.append(f"  {page.status.value:10s} {where}: {page.message}")
+            out.append(f"  {page.status.value:10s} {page.message}")
     return "\n".join(out)
 
 

@@ -18,7 +18,7 @@ class SheetError(Exception):
 
 class UnreadableInput(SheetError):
     status = PageStatus.UNREADABLE
-    advice = "the file is damaged or not a PDF/TIFF/JPEG/PNG; export or scan it again"
+    advice = "check that it opens on your computer, then export or scan it again as PDF, TIFF, JPEG or PNG"
 
 
 class EncryptedPdf(SheetError):

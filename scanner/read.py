@@ -45,7 +45,8 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
         result = read_page(page, settings=settings, form=form, debug=DebugWriter.for_page(debug_dir, ref),
                            engine=engine or default_engine())
     except SheetError as exc:
-        result = PageResult(ref, exc.status, str(exc))
+        message = str(exc) if str(exc).startswith(ref.file_name) else f"{ref.file_name} page {ref.page}: {exc}"
+        result = PageResult(ref, exc.status, message)
     except MemoryError:
         result = PageResult(ref, PageStatus.TOO_LARGE, f"{ref.file_name} page {ref.page}: out of memory while reading")
     except Exception as exc:  # noqa: BLE001 - a bug or an engine crash fails this page, never the batch
