@@ -1,14 +1,16 @@
 """The `petition` command: a thin layer over the library (after sqlite-utils' cli.py over db.py).
 
 Exit codes: 0 every page was read; 2 usage error; 3 some files or pages could not be read (the others are
-in the output); 4 nothing could be read.
+in the output); 4 nothing could be read; 130 interrupted (`add`: run it again to continue).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -44,6 +46,133 @@ def read(
     write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
     typer.echo(summary(report.pages, output), err=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL if report.any_ok else EXIT_NOTHING)
+
+
+DEFAULT_WORKSPACE = Path("petition-workspace")
+WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (created if missing).")]
+
+
+@app.command()
+def add(
+    scans: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files, or folders of them.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    form: Annotated[Optional[Path], typer.Option("--form", help="Form file (TOML) to use instead of auto-detection.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
+    dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
+    page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
+) -> None:
+    """Add scans to the campaign workspace; files already there (by content) are skipped, an interrupted
+    run is finished by running the same command again."""
+    from dataclasses import replace
+
+    from pipeline.add import add_paths
+    from pipeline.batch import ReadJob
+    from pipeline.store import Workspace
+    from scanner.form import load_form
+    from scanner.read import ReadSettings
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout)
+    job = ReadJob(settings=settings, form=load_form(form) if form else None)
+    store = Workspace.open(workspace)
+    try:
+        with _progress_bar() as tick:
+            report = add_paths(store, list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=tick)
+    finally:
+        store.close()
+    typer.echo(add_summary(report, workspace))
+    if report.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_OK if report.all_read else EXIT_PARTIAL)
+
+
+@app.command()
+def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Pages, lines, signed, name-only, blank, struck, to review, duplicates."""
+    from pipeline.status import format_status, workspace_status
+    from pipeline.store import Workspace
+
+    store = _open_existing(workspace)
+    try:
+        typer.echo(format_status(workspace_status(store)))
+    finally:
+        store.close()
+
+
+@app.command()
+def export(
+    what: Annotated[str, typer.Argument(help="rows (one per sheet line) or roster (one per signer).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.csv or FILE.xlsx")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Shape a roster for actionnetwork, everyaction or nationbuilder.")] = None,
+) -> None:
+    """Export rows or the deduplicated roster (human decisions win) as CSV or XLSX."""
+    from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape, write_table
+    from pipeline.store import Workspace
+
+    if what not in ("rows", "roster"):
+        raise typer.BadParameter("choose rows or roster", param_hint="WHAT")
+    if profile and (what != "roster" or profile not in PROFILES):
+        raise typer.BadParameter(f"a profile shapes a roster; one of {', '.join(PROFILES)}", param_hint="--profile")
+    store = _open_existing(workspace)
+    try:
+        frame = rows_export(effective_lines(store)) if what == "rows" else build_roster(store)[0]
+    finally:
+        store.close()
+    if profile:
+        frame = shape(frame, profile)
+        typer.echo("note: signers did not opt in to mail; some petitions (e.g. California ballot petitions) may not "
+                   "be used for anything but qualification.", err=True)
+    write_table(frame, output)
+    typer.echo(f"wrote {output}: {len(frame)} {'lines' if what == 'rows' else 'signers'}")
+
+
+def _open_existing(workspace: Path):
+    from pipeline.store import Workspace, WorkspaceError
+
+    try:
+        return Workspace.open(workspace, create=False)
+    except WorkspaceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def add_summary(report, workspace: Path) -> str:
+    """Counts for this run, then a line for every file or page that was not read, with what to do."""
+    pages = report.pages
+    ok = sum(p.status.value == "ok" for p in pages)
+    skipped = sum(f.status == "already added" for f in report.files)
+    out = [f"{len(report.files)} files: {skipped} already in the workspace; {ok}/{len(pages)} pages read now"
+           f" into {workspace}"]
+    for item in report.files:
+        if item.status not in ("new", "already added"):
+            out.append(f"  {item.status:10s} {item.message}")
+        for page in item.pages:
+            if page.status.value != "ok":
+                out.append(f"  {page.status.value:10s} {page.message}")
+    if report.interrupted:
+        out.append("interrupted: every page listed above is saved; run the same command again to continue")
+    return "\n".join(out)
+
+
+@contextmanager
+def _progress_bar():
+    """A progress bar with pages/s and time left on a terminal; silent otherwise (logs, CI)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} pages"),
+               TextColumn("{task.fields[rate]:.2f} pages/s"), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("reading", total=None, rate=0.0)
+        started = time.monotonic()
+
+        def tick(_result, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, rate=done / max(time.monotonic() - started, 1e-6))
+
+        yield tick
 
 
 @form_app.command("detect")

@@ -34,3 +34,8 @@ class InputTooLarge(SheetError):
 class NoTableFound(SheetError):
     status = PageStatus.NO_TABLE
     advice = "check the page is a signature sheet; if the ruling is too faint, make a form with 'petition form detect' and pass --form"
+
+
+class PageTimedOut(SheetError):
+    status = PageStatus.TIMED_OUT
+    advice = "the page took too long to read; rescan it at 300 dpi or lower, or read it alone with a longer --page-timeout"

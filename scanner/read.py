@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +14,7 @@ import numpy as np
 
 from scanner import ingest
 from scanner.debug import DebugWriter
-from scanner.errors import SheetError
+from scanner.errors import PageTimedOut, SheetError
 from scanner.grid import Grid, Masks, find_grid, number_column_side, ruling_masks
 from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
 from scanner.normalize import Settings as NormalizeSettings
@@ -19,7 +23,7 @@ from scanner.ocr import OcrEngine, TextKind, default_engine
 from scanner.roles import build_layout
 from scanner.textread import read_field
 from scanner.types import (
-    TEXT_ROLES, InkMeasure, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
+    TEXT_ROLES, Box, InkMeasure, LineCrops, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
     ReviewReason, Role, SheetLayout, TextRead, UprightPage,
 )
 
@@ -33,6 +37,8 @@ class ReadSettings:
 
     ink: InkThresholds = field(default_factory=InkThresholds)
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+    keep_crops: bool = False  # PNG crops per line, for the workspace and the review app
+    page_timeout_s: float = 0.0  # 0 = no limit; otherwise a page that takes longer becomes TIMED_OUT
     accept_name_confidence: float = 0.85  # below this a name goes to review (eval set: 98.9% precise above it)
 
 
@@ -41,9 +47,10 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
     """Load and read one page; every failure becomes a PageResult with a status and a message."""
     started = time.perf_counter()
     try:
-        page = ingest.load_page(ref)
-        result = read_page(page, settings=settings, form=form, debug=DebugWriter.for_page(debug_dir, ref),
-                           engine=engine or default_engine())
+        with _time_limit(settings.page_timeout_s, ref):
+            page = ingest.load_page(ref)
+            result = read_page(page, settings=settings, form=form, debug=DebugWriter.for_page(debug_dir, ref),
+                               engine=engine or default_engine())
     except SheetError as exc:
         message = str(exc) if str(exc).startswith(ref.file_name) else f"{ref.file_name} page {ref.page}: {exc}"
         result = PageResult(ref, exc.status, message)
@@ -53,6 +60,27 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
         result = PageResult(ref, PageStatus.FAILED,
                             f"{ref.file_name} page {ref.page}: internal error ({type(exc).__name__}); please report it")
     return _with_seconds(result, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, ref: PageRef):
+    """Per-page time limit (after OCRmyPDF): SIGALRM interrupts Python between OCR calls. Only in a main
+    thread on POSIX (a pool worker's task runs there); elsewhere the page simply runs to the end."""
+    usable = seconds > 0 and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise PageTimedOut(f"{ref.file_name} page {ref.page}: not read within {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine) -> PageResult:
@@ -71,8 +99,9 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
     readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, engine) for i in range(len(layout.lines)))
     debug.overlays(gray, layout, readings)
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
+    crops = line_crops(gray, layout) if settings.keep_crops else ()
     return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
-                      orientation=upright.quarter_turns * 90, skew_deg=upright.skew_deg)
+                      orientation=upright.quarter_turns * 90, skew_deg=upright.skew_deg, crops=crops)
 
 
 def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage, Masks, Grid]:
@@ -187,5 +216,24 @@ def _clean_crop(gray: np.ndarray, mask: np.ndarray, box) -> np.ndarray:
 
 
 def _with_seconds(result: PageResult, seconds: float) -> PageResult:
-    return PageResult(result.ref, result.status, result.message, result.sha256, result.lines, result.roles,
-                      round(seconds, 3), result.orientation, result.skew_deg, result.extra)
+    return dataclasses.replace(result, seconds=round(seconds, 3))
+
+
+def line_crops(gray: np.ndarray, layout: SheetLayout) -> tuple[LineCrops, ...]:
+    """What a reviewer is shown: each line with a third of a line of context above and below (overflowing
+    signatures), and its name and signature cells."""
+    name = layout.field(Role.NAME)
+    signature = layout.field(Role.SIGNATURE)
+    crops = []
+    for line in layout.lines:
+        margin = (line.y1 - line.y0) // 3
+        whole = Box(layout.table.x0, max(0, line.y0 - margin), layout.table.x1, min(gray.shape[0], line.y1 + margin))
+        crops.append(LineCrops(_webp(gray, whole), _webp(gray, layout.cell(line, name)) if name else b"",
+                               _webp(gray, layout.cell(line, signature)) if signature else b""))
+    return tuple(crops)
+
+
+def _webp(gray: np.ndarray, box: Box) -> bytes:
+    """WebP at quality 80: a third of PNG's size with handwriting still crisp (a campaign keeps thousands)."""
+    ok, encoded = cv2.imencode(".webp", gray[box.y0 : box.y1, box.x0 : box.x1], [cv2.IMWRITE_WEBP_QUALITY, 80])
+    return encoded.tobytes() if ok else b""

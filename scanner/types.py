@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,6 +58,7 @@ class PageStatus(str, enum.Enum):
     UNREADABLE = "unreadable"
     ENCRYPTED = "encrypted"
     TOO_LARGE = "too_large"
+    TIMED_OUT = "timed_out"
     FAILED = "failed"
 
 
@@ -178,6 +179,15 @@ class LineReading:
 
 
 @dataclass(frozen=True)
+class LineCrops:
+    """Images (WebP) a reviewer sees: the whole line with some context above and below, and its two key cells."""
+
+    line: bytes
+    name: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
 class PageResult:
     """Everything read from one page, or why nothing could be."""
 
@@ -190,4 +200,4 @@ class PageResult:
     seconds: float = 0.0
     orientation: int = 0
     skew_deg: float = 0.0
-    extra: dict[str, str] = field(default_factory=dict)
+    crops: tuple[LineCrops, ...] = ()  # one per line, only when asked for (ReadSettings.keep_crops)

@@ -1,0 +1,153 @@
+"""Exports from the workspace: rows and roster as CSV or XLSX, optionally shaped for a CRM's import.
+
+Human decisions win over machine results everywhere here. Only lines whose (effective) status is `signed`
+are signers; name-only, struck, blank and uncertain lines are not on the roster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.dedupe import DedupeResult, Person, dedupe
+from pipeline.names import parse_name
+from pipeline.rows import ROW_COLUMNS
+from pipeline.store import Workspace, occurrence_id
+from scanner.types import TEXT_ROLES
+
+FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
+ROSTER_COLUMNS = ["signer_id", "name", "first_name", "last_name", "occurrences", "sources", "address", "zip",
+                  "email", "auto_accepted", "human_confirmed", "needs_review", "possible_duplicates"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A CRM's import columns: roster column → CRM column, plus constant columns."""
+
+    columns: dict[str, str]
+    constants: dict[str, str]
+
+
+# Opt-in columns say "not subscribed": petition signers did not agree to mail (FIELD-NOTES: CA Elec. Code §18650).
+PROFILES: dict[str, Profile] = {
+    "actionnetwork": Profile({"first_name": "first_name", "last_name": "last_name", "email": "email",
+                              "zip": "zip_code", "address": "address_line"}, {"email_subscribed": "false"}),
+    "everyaction": Profile({"first_name": "firstname", "middle_name": "middlename", "last_name": "lastname",
+                            "address": "addressline1", "zip": "ziporpostal", "email": "email"}, {}),
+    "nationbuilder": Profile({"signer_id": "external_id", "first_name": "first_name", "last_name": "last_name",
+                              "email": "email", "address": "address1", "zip": "zip"},
+                             {"email_opt_in": "false", "tag_list": "petition-signer"}),
+}
+
+
+def effective_lines(workspace: Workspace) -> pd.DataFrame:
+    """Every stored line with the latest human decision per field applied."""
+    rows = workspace.db.execute(
+        "SELECT f.sha256, f.name AS file, p.page_no, l.line_no, l.status, l.name, l.name_confidence, l.needs_review,"
+        " l.review_reasons, l.fields FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256"
+        " ORDER BY f.name, f.sha256, p.page_no, l.line_no").fetchall()
+    decided = _latest_decisions(workspace)
+    records = []
+    for row in rows:
+        key = (row["sha256"], row["page_no"], row["line_no"])
+        fields = json.loads(row["fields"])
+        record = {"file": row["file"], "file_sha256": row["sha256"], "page": row["page_no"], "line": row["line_no"],
+                  "status": row["status"], "name": row["name"], "name_confidence": row["name_confidence"],
+                  "needs_review": bool(row["needs_review"]), "review_reasons": row["review_reasons"],
+                  **{c: fields.get(c, "") for c in FIELD_COLUMNS}}
+        human = decided.get(key, {})
+        for field_name, value in human.items():
+            if field_name != "reviewed":
+                record[field_name] = value
+        record["human_confirmed"] = bool(human)
+        if human:
+            record["needs_review"] = False
+        record["occurrence"] = occurrence_id(*key)
+        records.append(record)
+    columns = ["file", "file_sha256", "page", "line", "status", "name", "name_confidence", "needs_review",
+               "review_reasons", *FIELD_COLUMNS, "human_confirmed", "occurrence"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _latest_decisions(workspace: Workspace) -> dict[tuple[str, int, int], dict[str, str]]:
+    latest: dict[tuple[str, int, int], dict[str, str]] = {}
+    for row in workspace.db.execute("SELECT file_sha256, page_no, line_no, field, value FROM decisions ORDER BY id"):
+        latest.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4]
+    return latest
+
+
+def rows_export(lines: pd.DataFrame) -> pd.DataFrame:
+    """rows.csv per the contract, with the other fields that any page has."""
+    frame = lines.copy()
+    frame["needs_review"] = frame["needs_review"].map(lambda v: "true" if v else "false")
+    frame["name_confidence"] = frame["name_confidence"].map(lambda v: f"{float(v):.3f}")
+    used = [c for c in FIELD_COLUMNS if (frame[c].astype(str) != "").any()] if len(frame) else []
+    return frame[ROW_COLUMNS + used]
+
+
+def people(lines: pd.DataFrame) -> list[Person]:
+    """The signers to deduplicate: signed lines with a name."""
+    signed = lines[(lines["status"] == "signed") & (lines["name"].astype(str).str.strip() != "")]
+    return [Person(id=row.occurrence, name=parse_name(row.name), zip="".join(c for c in str(row.zip) if c.isdigit()),
+                   email=str(row.email).strip().lower(), address=str(row.address))
+            for row in signed.itertuples()]
+
+
+def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
+    """One row per deduplicated signer, with every occurrence as file:page:line."""
+    by_id = lines.set_index("occurrence")
+    possible: dict[str, int] = {}
+    for pair in result.possible:
+        possible[pair.a] = possible.get(pair.a, 0) + 1
+        possible[pair.b] = possible.get(pair.b, 0) + 1
+    records = []
+    for cluster in result.clusters:
+        members = by_id.loc[list(cluster)]
+        best = members.sort_values(["human_confirmed", "name_confidence"], ascending=False).iloc[0]
+        name = parse_name(str(best["name"]))
+        records.append({
+            "signer_id": "S" + cluster[0].replace(":", "-"),
+            "name": name.written, "first_name": name.first, "middle_name": name.middle, "last_name": name.last,
+            "occurrences": len(cluster),
+            "sources": ";".join(f"{r.file}:{r.page}:{r.line}" for r in members.itertuples()),
+            "address": _first_nonempty(members["address"]), "zip": _first_nonempty(members["zip"]),
+            "email": _first_nonempty(members["email"]),
+            "auto_accepted": int((~members["needs_review"] & ~members["human_confirmed"]).sum()),
+            "human_confirmed": int(members["human_confirmed"].sum()),
+            "needs_review": "true" if members["needs_review"].any() else "false",
+            "possible_duplicates": sum(possible.get(o, 0) for o in cluster),
+        })
+    return pd.DataFrame.from_records(records, columns=ROSTER_COLUMNS + ["middle_name"])
+
+
+def build_roster(workspace: Workspace) -> tuple[pd.DataFrame, DedupeResult]:
+    lines = effective_lines(workspace)
+    result = dedupe(people(lines), decisions=workspace.duplicate_decisions())
+    return roster(lines, result), result
+
+
+def shape(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Rename and filter roster columns to what a CRM imports; empty stays empty, nothing is invented."""
+    spec = PROFILES[profile]
+    shaped = pd.DataFrame({target: frame[source] if source in frame else "" for source, target in spec.columns.items()})
+    for column, value in spec.constants.items():
+        shaped[column] = value
+    return shaped
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """CSV or XLSX by the file's suffix; written to a temporary name, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    if path.suffix.lower() == ".xlsx":
+        frame.to_excel(partial, index=False, engine="openpyxl")
+    else:
+        frame.to_csv(partial, index=False)
+    partial.replace(path)
+
+
+def _first_nonempty(values: pd.Series) -> str:
+    return next((str(v) for v in values if str(v).strip()), "")

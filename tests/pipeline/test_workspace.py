@@ -1,0 +1,245 @@
+"""The workspace with a real SQLite file: idempotent adds, content keys, resume after SIGKILL, human decisions
+that survive re-reads, migrations, append-only decisions, crops by opaque id."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import pipeline.store as store_module
+from pipeline.add import add_paths
+from pipeline.batch import ReadJob
+from pipeline.store import MIGRATIONS, Workspace, WorkspaceError
+from scanner.read import ReadSettings
+from tests.pipeline.conftest import BAD_FILES
+from tests.support import PETITION, SCANS
+
+pytestmark = pytest.mark.slow
+
+JOB = ReadJob(settings=ReadSettings(keep_crops=True))
+TWO_SHEETS = ("seed_clean.png", "stacked_scan.png")
+
+
+@pytest.fixture()
+def scans(tmp_path) -> Path:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name in TWO_SHEETS:
+        shutil.copy(SCANS / name, folder / name)
+    return folder
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    opened = Workspace.open(tmp_path / "ws")
+    yield opened
+    opened.close()
+
+
+def snapshot(path: Path) -> list[tuple]:
+    """Everything the machine stored per line, in a stable order (what must equal between two runs)."""
+    connection = sqlite3.connect(path / "workspace.sqlite")
+    try:
+        return connection.execute(
+            "SELECT f.sha256, p.page_no, p.status, l.line_no, l.status, l.name, l.name_confidence, l.needs_review,"
+            " l.review_reasons, l.fields, l.line_crop, l.name_crop, l.signature_crop FROM lines l"
+            " JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256 ORDER BY 1, 2, 4").fetchall()
+    finally:
+        connection.close()
+
+
+def test_adding_the_same_scans_twice_adds_nothing(workspace, scans):
+    first = add_paths(workspace, [scans], job=JOB)
+    before = snapshot(workspace.root)
+    second = add_paths(workspace, [scans], job=JOB)
+    assert [f.status for f in first.files] == ["new", "new"]
+    assert [f.status for f in second.files] == ["already added", "already added"]
+    assert second.pages == []
+    assert snapshot(workspace.root) == before
+    assert len(before) == 15 + 8
+
+
+def test_a_renamed_copy_is_recognised_by_content(workspace, scans, tmp_path):
+    add_paths(workspace, [scans / "seed_clean.png"], job=JOB)
+    renamed = tmp_path / "box-7-sheet-1.png"
+    shutil.copy(scans / "seed_clean.png", renamed)
+    report = add_paths(workspace, [renamed], job=JOB)
+    assert report.files[0].status == "already added"
+    names = {r[0] for r in workspace.db.execute("SELECT name FROM file_names")}
+    assert names == {"seed_clean.png", "box-7-sheet-1.png"}
+    assert workspace.db.execute("SELECT count(*) FROM pages").fetchone()[0] == 1
+
+
+def test_crops_are_stored_once_and_served_by_opaque_id_only(workspace, scans):
+    add_paths(workspace, [scans / "seed_clean.png"], job=JOB)
+    crop_ids = [r[0] for r in workspace.db.execute("SELECT line_crop FROM lines")]
+    assert len(crop_ids) == 15 and all(crop_ids)
+    path = workspace.crop_path(crop_ids[0])
+    assert path.is_file() and path.read_bytes()[:4] == b"RIFF"  # WebP
+    for bad in ("../workspace.sqlite", "a" * 31, "/etc/passwd", "ZZ" * 16):
+        with pytest.raises(WorkspaceError):
+            workspace.crop_path(bad)
+
+
+def test_a_human_decision_survives_a_re_read_with_a_newer_pipeline(workspace, scans, monkeypatch):
+    from pipeline.export import effective_lines
+
+    add_paths(workspace, [scans / "seed_clean.png"], job=JOB)
+    sha = workspace.db.execute("SELECT sha256 FROM files").fetchone()[0]
+    workspace.record_decision(file_sha256=sha, page_no=1, line_no=2, field="name", value="Mariam Traoré",
+                              decided_by="vol1")
+    workspace.record_decision(file_sha256=sha, page_no=1, line_no=4, field="status", value="struck", decided_by="vol1")
+    monkeypatch.setattr(store_module, "PIPELINE_VERSION", "999.0")
+    report = add_paths(workspace, [scans / "seed_clean.png"], job=JOB)
+    assert [p.ref.page for p in report.pages] == [1]  # read again: the pipeline is newer
+    assert workspace.db.execute("SELECT pipeline_version FROM pages").fetchone()[0] == "999.0"
+    lines = effective_lines(workspace).set_index("line")
+    assert lines.loc[2, "name"] == "Mariam Traoré" and bool(lines.loc[2, "human_confirmed"])
+    assert lines.loc[4, "status"] == "struck"
+    assert not bool(lines.loc[2, "needs_review"])
+    assert workspace.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 2
+
+
+def test_decisions_are_append_only_and_record_before_and_after(workspace, scans):
+    add_paths(workspace, [scans / "seed_clean.png"], job=JOB)
+    sha = workspace.db.execute("SELECT sha256 FROM files").fetchone()[0]
+    machine_name = workspace.effective_value(sha, 1, 3, "name")
+    workspace.record_decision(file_sha256=sha, page_no=1, line_no=3, field="name", value="Imani Vargas", decided_by="a")
+    workspace.record_decision(file_sha256=sha, page_no=1, line_no=3, field="name", value="Imani Vargas-Ruiz", decided_by="b")
+    rows = workspace.db.execute("SELECT previous, value, decided_by FROM decisions ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(machine_name, "Imani Vargas", "a"), ("Imani Vargas", "Imani Vargas-Ruiz", "b")]
+    for statement in ("UPDATE decisions SET value = 'x'", "DELETE FROM decisions"):
+        with pytest.raises(sqlite3.DatabaseError):
+            workspace.db.execute(statement)
+    with pytest.raises(WorkspaceError):
+        workspace.record_decision(file_sha256=sha, page_no=1, line_no=3, field="needs_review", value="0", decided_by="a")
+
+
+def test_a_workspace_of_the_first_schema_is_migrated_without_losing_anything(tmp_path):
+    root = tmp_path / "old"
+    root.mkdir()
+    connection = sqlite3.connect(root / "workspace.sqlite")
+    connection.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    connection.execute("INSERT INTO files VALUES ('f' || hex(randomblob(31)), 'a.pdf', 1, 'pdf', 1, 'ok', '', 'then')")
+    sha = connection.execute("SELECT sha256 FROM files").fetchone()[0]
+    connection.execute("INSERT INTO decisions (file_sha256, page_no, line_no, field, value, previous, decided_by,"
+                       " decided_at) VALUES (?, 1, 1, 'name', 'Ann Lee', '', 'v', 'then')", (sha,))
+    connection.commit()
+    connection.close()
+    migrated = Workspace.open(root)
+    try:
+        assert migrated.schema_version == len(MIGRATIONS)
+        assert migrated.effective_value(sha, 1, 1, "name") == "Ann Lee"
+        migrated.record_duplicate_decision("b:1:1", "a:1:1", same=False, decided_by="v")
+        assert migrated.duplicate_decisions() == {frozenset({"a:1:1", "b:1:1"}): False}
+    finally:
+        migrated.close()
+
+
+def test_a_workspace_from_a_newer_petition_is_refused(tmp_path):
+    root = tmp_path / "future"
+    Workspace.open(root).close()
+    connection = sqlite3.connect(root / "workspace.sqlite")
+    connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    connection.close()
+    with pytest.raises(WorkspaceError):
+        Workspace.open(root)
+
+
+def test_bad_files_get_a_status_and_good_pages_are_kept(workspace, bad_dir, good_file):
+    report = add_paths(workspace, [bad_dir, good_file], job=JOB)
+    by_name = {f.name: f for f in report.files}
+    for name, expected in BAD_FILES.items():
+        outcome = by_name[name]
+        statuses = {outcome.status} | {p.status.value for p in outcome.pages}
+        assert expected.value in statuses, name
+    assert [p.status.value for p in by_name[good_file.name].pages] == ["ok"]
+    assert workspace.db.execute("SELECT count(*) FROM lines").fetchone()[0] == 15
+    assert not report.all_read
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of pid, from /proc (no extra dependency)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _pages_saved(root: Path) -> int:
+    try:
+        connection = sqlite3.connect(f"file:{root / 'workspace.sqlite'}?mode=ro", uri=True, timeout=5)
+        try:
+            return connection.execute("SELECT count(*) FROM pages").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _wait_for(condition, *, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("victim", ["main", "worker"])
+def test_killed_with_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tmp_path, victim):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("seed_clean.png", "seed_skewed.png", "stacked_scan.png", "ballot_batch.pdf"):
+        shutil.copy(SCANS / name, scans / name)
+    command = [str(PETITION), "add", str(scans), "--workers", "2", "--workspace"]
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command + [str(killed)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for(lambda: _pages_saved(killed) >= 1)
+    if victim == "main":
+        workers = _children(process.pid)
+        process.send_signal(signal.SIGKILL)
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    else:
+        _wait_for(lambda: bool(_children(process.pid)))
+        os.kill(_children(process.pid)[0], signal.SIGKILL)
+    process.communicate(timeout=300)
+    assert _pages_saved(killed) >= 1
+    finished = subprocess.run(command + [str(killed)], env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    clean = tmp_path / "clean"
+    subprocess.run(command + [str(clean)], env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert snapshot(killed) == snapshot(clean)
+    assert len(snapshot(clean)) == 15 + 15 + 8 + 36
+    statuses = sqlite3.connect(killed / "workspace.sqlite").execute("SELECT DISTINCT status FROM files").fetchall()
+    assert statuses == [("ok",)]
+
+
+def test_cli_add_status_and_export(tmp_path, scans):
+    ws = tmp_path / "ws"
+    added = subprocess.run([str(PETITION), "add", str(scans), "-w", str(ws)], capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    status = subprocess.run([str(PETITION), "status", "-w", str(ws)], capture_output=True, text=True)
+    assert status.returncode == 0
+    assert "pages      2 (ok 2)" in status.stdout
+    assert "lines      23" in status.stdout
+    missing = subprocess.run([str(PETITION), "status", "-w", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert missing.returncode != 0
+    assert "not a workspace" in missing.stderr + missing.stdout
+    assert not (tmp_path / "nowhere").exists()
