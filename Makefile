@@ -34,8 +34,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	@mkdir -p $(OUT)
-	$(BIN)/petition read samples/scans -o $(OUT)/rows.csv --workers 2
+	@rm -rf $(OUT)/workspace && mkdir -p $(OUT)
+	$(BIN)/petition add samples/scans --workspace $(OUT)/workspace --workers 2
+	$(BIN)/petition status --workspace $(OUT)/workspace
+	$(BIN)/petition export rows -o $(OUT)/rows.csv --workspace $(OUT)/workspace
+	$(BIN)/petition export roster -o $(OUT)/roster.csv --workspace $(OUT)/workspace
 	@echo; echo "Accuracy against the samples' ground truth (petition eval --rows $(OUT)/rows.csv):"
 	$(BIN)/petition eval samples/scans --rows $(OUT)/rows.csv
 
