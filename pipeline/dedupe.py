@@ -1,8 +1,8 @@
 """Merge signers into one roster: block, score candidate pairs, cluster with union-find under human decisions.
 
 Blocking keeps comparisons near-linear: each record falls in a few blocks (Metaphone of the last name + first
-initial; first name + end of the last name; last name + end of the first name; zip + first initial; email; the
-whole folded name), and only pairs sharing a block are compared. Small blocks are paired with numpy and
+initial; first name + start, or end, of the last name; last name + end of the first name; zip + first initial; zip + last name;
+email; the whole folded name), and only pairs sharing a block are compared. Small blocks are paired with numpy and
 prefiltered with `rapidfuzz.process.cpdist`; larger ones with `rapidfuzz.process.cdist` and a score cutoff;
 blocks over `max_block` (a surname holding 1% of a million signers) are sorted by name and compared within
 overlapping windows, the sorted-neighbourhood method (Hernández & Stolfo, SIGMOD 1995).
@@ -117,9 +117,11 @@ def block_keys(keys: _Keys) -> list[list[str]]:
     f, la = keys.first, keys.last
     return [
         [f"{phonetic[x]}|{y[:1]}" if x else "" for x, y in zip(la, f)],
+        [f"{y}|{x[:2]}" if x and y else "" for x, y in zip(la, f)],
         [f"{y}|{x[-2:]}" if x and y else "" for x, y in zip(la, f)],  # survives a slip at the last name's start
-        [f"{x}|{y[-2:]}" if x and y else "" for x, y in zip(la, f)],  # survives a slip at the first name's start
+        [f"{x}|{y[-2:]}" if x and y else "" for x, y in zip(la, keys.raw_first)],  # ... at the first name's start
         [f"{z}|{y[:1]}" if z else "" for z, y in zip(keys.zip, f)],
+        [f"{z}|{x}" if z and x else "" for z, x in zip(keys.zip, la)],  # nicknames whose canonicals differ
         list(keys.email),
         list(keys.whole),
     ]

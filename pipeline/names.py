@@ -29,6 +29,7 @@ _SPACES = re.compile(r"\s+")
 # A word nameparser reads no differently from any other: letters, joined by at most an apostrophe or hyphen.
 _PLAIN_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _INITIAL = re.compile(r"[^\W\d_]\.?")
+CANONICAL_MARGIN = 2.0  # how much stronger than the name itself its canonical must score
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,17 +147,17 @@ def _nick_namer() -> NickNamer:
 def nickname_key(name: str) -> str:
     """The canonical of a folded first name, so Bob, Bobby and Robert share one key.
 
-    The `nicknames` table is a relation, not a partition (it lists Bill as a nickname of both William and Robert),
-    so the choice is scored: among the name itself and the names it is a nickname of, take the highest
-    Census first-name frequency × Indel similarity to the name (Bill → William, not Robert: both are common, but
-    William shares "ill"); ties keep the name itself, then the alphabetically first.
+    The `nicknames` table is a relation, not a partition (it lists Bill as a nickname of both William and Robert,
+    and Leah of Ashley), so the choice is scored: each name it is a nickname of scores its Census first-name
+    frequency × Indel similarity to the name (Bill → William, not Robert: both are common, but William shares
+    "ill"). The best replaces the name only when it scores over CANONICAL_MARGIN × the name's own frequency, so a
+    common name in its own right (Leah, Katie) stays itself; ties go to the alphabetically first.
     """
     if len(name) < 2:
         return name
-    candidates = sorted(_nick_namer().canonicals_of(name))
     frequency = _first_name_frequency()
-    best, best_score = name, frequency.get(name, 0.0)
-    for candidate in candidates:
+    best, best_score = name, CANONICAL_MARGIN * frequency.get(name, 0.0)
+    for candidate in sorted(_nick_namer().canonicals_of(name)):
         score = frequency.get(candidate, 0.0) * Indel.normalized_similarity(name, candidate)
         if score > best_score:
             best, best_score = candidate, score

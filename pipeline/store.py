@@ -223,7 +223,7 @@ class Workspace:
         """Crops are found by opaque id only; anything else than 32 hex digits is refused."""
         if len(crop_id) != 32 or any(c not in "0123456789abcdef" for c in crop_id):
             raise WorkspaceError("not a crop id")
-        return self.root / CROPS / crop_id[:2] / f"{crop_id}.webp"
+        return self.root / CROPS / crop_id[:2] / f"{crop_id}.jpg"
 
     # Human decisions -------------------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ class LineReading:
 
 @dataclass(frozen=True)
 class LineCrops:
-    """Images (WebP) a reviewer sees: the whole line with some context above and below, and its two key cells."""
+    """Images (JPEG) a reviewer sees: the whole line with some context above and below, and its two key cells."""
 
     line: bytes
     name: bytes

@@ -82,7 +82,7 @@ def test_crops_are_stored_once_and_served_by_opaque_id_only(workspace, scans):
     crop_ids = [r[0] for r in workspace.db.execute("SELECT line_crop FROM lines")]
     assert len(crop_ids) == 15 and all(crop_ids)
     path = workspace.crop_path(crop_ids[0])
-    assert path.is_file() and path.read_bytes()[:4] == b"RIFF"  # WebP
+    assert path.is_file() and path.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
     for bad in ("../workspace.sqlite", "a" * 31, "/etc/passwd", "ZZ" * 16):
         with pytest.raises(WorkspaceError):
             workspace.crop_path(bad)
