@@ -142,8 +142,10 @@ def add_summary(report, workspace: Path) -> str:
     pages = report.pages
     ok = sum(p.status.value == "ok" for p in pages)
     skipped = sum(f.status == "already added" for f in report.files)
+    by_status = Counter([p.status.value for p in pages] + [f.status for f in report.files
+                                                              if f.status not in ("new", "already added")])
     out = [f"{len(report.files)} files: {skipped} already in the workspace; {ok}/{len(pages)} pages read now"
-           f" into {workspace}"]
+           f" into {workspace}", "status     " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))]
     for item in report.files:
         if item.status not in ("new", "already added"):
             out.append(f"  {item.status:10s} {item.message}")

@@ -243,3 +243,21 @@ def test_cli_add_status_and_export(tmp_path, scans):
     assert missing.returncode != 0
     assert "not a workspace" in missing.stderr + missing.stdout
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_continues(tmp_path, scans):
+    shutil.copy(SCANS / "seed_skewed.png", scans / "seed_skewed.png")
+    shutil.copy(SCANS / "ballot_batch.pdf", scans / "ballot_batch.pdf")
+    ws = tmp_path / "ws"
+    command = [str(PETITION), "add", str(scans), "--workers", "2", "-w", str(ws)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    _wait_for(lambda: _pages_saved(ws) >= 1)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group gets SIGINT
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted" in out and "Traceback" not in err
+    saved = _pages_saved(ws)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _pages_saved(ws) == 6 > saved or saved == 6
