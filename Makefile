@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 OUT := out
 
-.PHONY: setup system-deps demo test bench eval samples clean
+.PHONY: setup system-deps browser-deps demo test bench eval samples clean
 
 setup: system-deps $(STAMP)
 
@@ -23,6 +23,17 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	  else \
 	    echo "missing:$$missing. Install them first, e.g.: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; exit 1; \
+	  fi; \
+	fi
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing (browser tests need it): sudo apt-get install chromium" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -42,11 +53,12 @@ demo: setup
 	@echo; echo "Accuracy against the samples' ground truth (petition eval --rows $(OUT)/rows.csv):"
 	$(BIN)/petition eval samples/scans --rows $(OUT)/rows.csv
 
-test: setup
+test: setup browser-deps
 	OMP_THREAD_LIMIT=1 $(BIN)/python -m pytest -q
 
 bench: setup
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_read.py --pages 12 --out BENCHMARKS.md
+	$(BIN)/python bench/bench_dedupe.py --sizes 10000,100000,1000000 --out BENCHMARKS.md
 
 # Accuracy on the samples and on a larger rendered set, written to ACCURACY.md.
 eval: setup

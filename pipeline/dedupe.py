@@ -1,27 +1,31 @@
 """Merge signers into one roster: block, score candidate pairs, cluster with union-find under human decisions.
 
 Blocking keeps comparisons near-linear: each record falls in a few blocks (Metaphone of the last name + first
-initial; first name + start, or end, of the last name; last name + end of the first name; zip + first initial; zip + last name;
-email; the whole folded name), and only pairs sharing a block are compared. Small blocks are paired with numpy and
-prefiltered with `rapidfuzz.process.cpdist`; larger ones with `rapidfuzz.process.cdist` and a score cutoff;
+initial; first name + start, or end, of the last name; last name + end of the first name; zip + first two letters;
+zip + last name; email; the whole folded name), and only pairs sharing a block are compared. Small blocks are
+paired with numpy and prefiltered with `rapidfuzz.process.cpdist`; larger ones with `rapidfuzz.process.cdist`;
 blocks over `max_block` (a surname holding 1% of a million signers) are sorted by name and compared within
 overlapping windows, the sorted-neighbourhood method (Hernández & Stolfo, SIGMOD 1995).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import jellyfish
 import numpy as np
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+import pandas as pd
+from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist, cpdist
 
-from pipeline.names import PersonName, are_nicknames, fold, ocr_fold
+from pipeline.names import PersonName, are_nicknames, fold, ocr_fold, surname_frequency
 
-EDIT_COST = 0.04  # one OCR slip costs this much name similarity
 SMALL_BLOCK = 48  # below this, numpy pair generation + one cpdist call beats a cdist call per block
+EDIT_COST = 0.04  # each edit between two first or last names costs this much score
+ZIP_SAME_BONUS = 0.02  # a shared zip confirms a one-edit slip, not two
+EMAIL_SAME_BONUS = 0.08  # a shared email forgives two
+MAX_EDITS = 2  # the blocking prefilter: pairs further apart than this (in "first last") are not scored
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +41,12 @@ class Person:
 
 @dataclass(frozen=True)
 class DedupeSettings:
-    """Score thresholds and blocking limits."""
+    """Score thresholds and blocking limits; scores step by EDIT_COST, so thresholds count edits."""
 
-    same: float = 0.95  # score >= same: merged (one edit in the name, or two with the same zip)
-    possible: float = 0.84  # possible <= score < same: a pair for human review, not merged
-    prefilter: float = 0.75  # Jaro-Winkler on "first last" keys a candidate pair needs before full scoring
+    same: float = 0.95  # score >= same: merged (an exact or nickname name, or one edit with the same zip)
+    possible: float = 0.93  # possible <= score < same: a pair for human review, not merged
+    common_surname_pct: float = 0.01  # surnames this common (US Census %, top ~1,100) need a zip or email to
+    # confirm a misspelt name: among a city's Smiths, Jon and Joan are two people more often than one slip
     max_block: int = 1000  # larger blocks are compared within sorted windows
     window: int = 40  # sorted-neighbourhood window inside an oversized block
 
@@ -62,22 +67,36 @@ class DedupeResult:
 
     clusters: tuple[tuple[str, ...], ...]  # each sorted; sorted by first id
     possible: tuple[PairScore, ...]  # sorted by (a, b); only pairs not in the same cluster
-    comparisons: int = 0  # string-similarity evaluations made while blocking
+    comparisons: int = 0  # string comparisons made while blocking
 
 
 @dataclass(frozen=True)
 class _Keys:
-    """Per-record matching forms, index-aligned with the id-sorted people."""
+    """Per-record matching forms, index-aligned with the id-sorted people (object arrays of str)."""
 
-    first: list[str]  # OCR-folded, nickname-canonical
-    raw_first: list[str]  # OCR-folded first name as written (no nickname mapping)
-    plain_first: list[str]  # folded first name as written, what the nickname table is keyed by
-    last: list[str]
-    middle: list[str]  # OCR-folded middle name(s), no spaces
-    whole: list[str]  # raw first + middle + last: "Jean-Pierre X" and "Jean Pierre X" agree here
-    short: list[str]  # "first last", what the prefilter compares
-    zip: list[str]
-    email: list[str]
+    first: np.ndarray  # OCR-folded, nickname-canonical
+    raw_first: np.ndarray  # OCR-folded first name as written (no nickname mapping)
+    plain_first: np.ndarray  # folded first name as written, what the nickname table is keyed by
+    last: np.ndarray
+    middle: np.ndarray  # first letter of the OCR-folded middle name, or ""
+    whole: np.ndarray  # raw first + middle + last: "Jean-Pierre X" and "Jean Pierre X" agree here
+    short: np.ndarray  # "first last", what the prefilter compares
+    raw_short: np.ndarray  # "raw_first last"
+    zip: np.ndarray  # int codes, 0 = none
+    email: np.ndarray  # int codes, 0 = none
+    common_last: np.ndarray  # bool: the surname is common enough that a one-edit slip needs confirming
+    initial_last: np.ndarray  # int code of "first initial + last", so "J. Roe" meets "Jane Roe"
+    is_initial: np.ndarray  # bool: the first name is a single letter
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """Candidate pairs (left < right, record indices) with their scores and the evidence behind them."""
+
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray
+    evidence: dict[str, np.ndarray]  # reason name -> bool per pair
 
 
 def dedupe(
@@ -91,87 +110,118 @@ def dedupe(
     ids = [p.id for p in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("person ids must be unique")
-    keys = _keys(ordered)
+    if len(ids) < 2:
+        return DedupeResult(tuple((x,) for x in ids), (), 0)
+    keys = _keys(ordered, settings=settings)
     left, right, comparisons = candidate_pairs(keys, settings=settings)
-    scored = [score_pair(keys, int(i), int(j), settings=settings) for i, j in zip(left, right)]
+    scored = score_pairs(keys, left, right, settings=settings)
     clusters, possible = _cluster(ids, scored, decisions, settings=settings)
     return DedupeResult(clusters, possible, comparisons)
 
 
-def _keys(people: Sequence[Person]) -> _Keys:
-    first = [ocr_fold(p.name.key_first) for p in people]
-    raw_first = [ocr_fold(p.name.first).replace(" ", "") for p in people]
-    plain_first = [fold(p.name.first).replace(" ", "") for p in people]
-    last = [ocr_fold(p.name.key_last) for p in people]
-    middle = [ocr_fold(p.name.middle).replace(" ", "") for p in people]
-    whole = [f + m + la for f, m, la in zip(raw_first, middle, last)]
-    short = [f"{f} {la}" if f or la else "" for f, la in zip(first, last)]
-    return _Keys(first, raw_first, plain_first, last, middle, whole, short, [p.zip for p in people], [p.email for p in people])
+def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
+    """Matching forms per record, each computed once per distinct value (names repeat)."""
+    column = lambda attr: [getattr(p.name, attr) for p in people]  # noqa: E731
+    compact = lambda x: ocr_fold(x).replace(" ", "")  # noqa: E731
+    first, last = _mapped(column("key_first"), ocr_fold), _mapped(column("key_last"), ocr_fold)
+    raw_first, middle = _mapped(column("first"), compact), _mapped(column("middle"), compact)
+    nameless = (first == "") & (last == "")
+    common = lambda x: surname_frequency(x) >= settings.common_surname_pct  # noqa: E731
+    return _Keys(
+        first=first, raw_first=raw_first, plain_first=_mapped(column("first"), lambda x: fold(x).replace(" ", "")),
+        last=last, middle=_mapped(list(middle), lambda x: x[:1]), whole=raw_first + middle + last,
+        short=np.where(nameless, "", first + " " + last), raw_short=np.where(nameless, "", raw_first + " " + last),
+        zip=_codes([p.zip for p in people]), email=_codes([p.email for p in people]),
+        common_last=_mapped(column("key_last"), common).astype(bool),
+        initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]),
+        is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool))
+
+
+def _mapped(values: list[str], how) -> np.ndarray:
+    """how(value) per value, computed once per distinct value (names repeat), as an object array."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    return np.array([how(u) for u in uniques] or [""], dtype=object)[codes] if len(values) else np.array([], object)
+
+
+def _codes(values: list[str]) -> np.ndarray:
+    """Integer codes per distinct non-empty value; 0 for empty."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object), sort=True)
+    if len(uniques) and uniques[0] == "":
+        return codes.astype(np.int64)  # sorted, so "" is code 0
+    return codes.astype(np.int64) + 1
 
 
 # ---- blocking ----
 
-def block_keys(keys: _Keys) -> list[list[str]]:
-    """One list per blocking rule: each record's block in that rule ("" = in no block)."""
-    phonetic = _phonetic_table(set(keys.last))
-    f, la = keys.first, keys.last
-    return [
-        [f"{phonetic[x]}|{y[:1]}" if x else "" for x, y in zip(la, f)],
-        [f"{y}|{x[:2]}" if x and y else "" for x, y in zip(la, f)],
-        [f"{y}|{x[-2:]}" if x and y else "" for x, y in zip(la, f)],  # survives a slip at the last name's start
-        [f"{x}|{y[-2:]}" if x and y else "" for x, y in zip(la, keys.raw_first)],  # ... at the first name's start
-        [f"{z}|{y[:1]}" if z else "" for z, y in zip(keys.zip, f)],
-        [f"{z}|{x}" if z and x else "" for z, x in zip(keys.zip, la)],  # nicknames whose canonicals differ
-        list(keys.email),
-        list(keys.whole),
-    ]
-
-
-def _phonetic_table(lasts: set[str]) -> dict[str, str]:
-    return {x: jellyfish.metaphone(x) or x for x in lasts if x}
+def block_keys(keys: _Keys) -> Iterator[tuple[np.ndarray, bool]]:
+    """Each blocking rule's key per record ("" = in no block), and whether a shared key already proves a match."""
+    phonetic = {x: jellyfish.metaphone(x) or x for x in set(keys.last) if x}
+    f, la, raw, zips = keys.first, keys.last, keys.raw_first, keys.zip
+    rule = lambda values: np.array(values, dtype=object)  # noqa: E731
+    yield rule([f"{phonetic[x]}|{y[:1]}" if x else "" for x, y in zip(la, f)]), False
+    yield rule([f"{y}|{x[:2]}" if x and y else "" for x, y in zip(la, f)]), False
+    yield rule([f"{y}|{x[-2:]}" if x and y else "" for x, y in zip(la, f)]), False  # a slip at the last name's start
+    yield rule([f"{x}|{y[-2:]}" if x and y else "" for x, y in zip(la, raw)]), False  # ... at the first name's start
+    yield rule([f"{z}|{y[:2]}" if z and y else "" for z, y in zip(zips, f)]), False  # a changed surname
+    yield rule([f"{z}|{x}" if z and x else "" for z, x in zip(zips, la)]), True  # nicknames whose canonicals differ
+    yield rule([str(e) if e else "" for e in keys.email]), True  # scored even when the names differ a lot
+    yield keys.whole, True
 
 
 def candidate_pairs(keys: _Keys, *, settings: DedupeSettings) -> tuple[np.ndarray, np.ndarray, int]:
     """Index pairs (i < j) that share a block and pass the prefilter, and how many comparisons that took."""
-    names = np.array(keys.short, dtype=object)
+    n = len(keys.first)
     small: list[np.ndarray] = []
+    exact: list[np.ndarray] = []
     found: list[np.ndarray] = []
     comparisons = 0
-    for rule in block_keys(keys):
+    for rule, proves in block_keys(keys):
         for block in _blocks(rule):
-            if len(block) < SMALL_BLOCK:
+            if proves and len(block) <= settings.max_block:
+                exact.append(block)
+            elif len(block) < SMALL_BLOCK:
                 small.append(block)
-                continue
-            pairs, compared = _compare_block(names, block, settings=settings)
-            found.append(pairs)
-            comparisons += compared
-    generated = _pairs_of_small_blocks(small, len(names))
-    comparisons += len(generated)
+            else:
+                pairs, compared = _compare_block(keys, block, settings=settings)
+                found.append(pairs)
+                comparisons += compared
+    proven = _pairs_of_small_blocks(exact, n)
+    generated = _pairs_of_small_blocks(small, n)
+    generated = generated[~np.isin(generated, proven, assume_unique=True)]  # already certain to be scored
+    comparisons += 2 * len(generated)
     if len(generated):
-        left, right = generated // len(names), generated % len(names)
-        sims = cpdist(names[left], names[right], scorer=JaroWinkler.normalized_similarity,
-                      score_cutoff=settings.prefilter, dtype=np.float32, workers=1)
-        found.append(generated[sims >= settings.prefilter])
-    codes = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
-    return codes // len(names), codes % len(names), comparisons
+        left, right = generated // n, generated % n
+        found.append(generated[_close(keys, left, right, cpdist)])
+    found.append(proven)
+    codes = _unique(np.concatenate(found))
+    return codes // n, codes % n, comparisons
 
 
-def _blocks(rule: list[str]) -> list[np.ndarray]:
+def _close(keys: _Keys, a: np.ndarray, b: np.ndarray, how) -> np.ndarray:
+    """Prefilter: "first last" (nickname-canonical or as written) at most MAX_EDITS Levenshtein edits apart, or an
+    initial against a name it starts. Pairwise with how=cpdist; all a x all b with how=cdist."""
+    def near(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return how(x, y, scorer=Levenshtein.distance, score_cutoff=MAX_EDITS, dtype=np.int32, workers=1) <= MAX_EDITS
+
+    close = near(keys.short[a], keys.short[b]) | near(keys.raw_short[a], keys.raw_short[b])
+    if how is cdist:
+        initial = np.equal.outer(keys.initial_last[a], keys.initial_last[b]) & (
+            keys.is_initial[a][:, None] | keys.is_initial[b][None, :])
+    else:
+        initial = (keys.initial_last[a] == keys.initial_last[b]) & (keys.is_initial[a] | keys.is_initial[b])
+    return close | initial
+
+
+def _blocks(rule: np.ndarray) -> list[np.ndarray]:
     """Record indices per non-empty block key with two or more members, each sorted by index."""
-    column = np.array(rule, dtype=object)
-    codes, uniques = _factorize(column)
+    codes, uniques = pd.factorize(rule)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    empty = uniques.get("", -1)
-    return [order[s:e] for s, e in zip(starts, ends) if e - s >= 2 and sorted_codes[s] != empty]
-
-
-def _factorize(column: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    uniques: dict[str, int] = {}
-    codes = np.fromiter((uniques.setdefault(v, len(uniques)) for v in column), dtype=np.int64, count=len(column))
-    return codes, uniques
+    sizes = np.diff(np.r_[starts, len(order)])
+    empty = np.flatnonzero(uniques == "")
+    keep = (sizes >= 2) & ~np.isin(sorted_codes[starts], empty)
+    return [order[s:s + k] for s, k in zip(starts[keep], sizes[keep])]
 
 
 def _pairs_of_small_blocks(blocks: list[np.ndarray], n: int) -> np.ndarray:
@@ -184,112 +234,106 @@ def _pairs_of_small_blocks(blocks: list[np.ndarray], n: int) -> np.ndarray:
         members = np.stack(group).astype(np.int64)  # (blocks, size), each row ascending
         upper_i, upper_j = np.triu_indices(size, k=1)
         out.append((members[:, upper_i] * n + members[:, upper_j]).ravel())
-    return np.unique(np.concatenate(out))
+    return _unique(np.concatenate(out))
 
 
-def _compare_block(names: np.ndarray, block: np.ndarray, *, settings: DedupeSettings) -> tuple[np.ndarray, int]:
+def _unique(codes: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; sorting beats np.unique's hashing on millions of int64 pair codes."""
+    codes = np.sort(codes)
+    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+
+
+def _compare_block(keys: _Keys, block: np.ndarray, *, settings: DedupeSettings) -> tuple[np.ndarray, int]:
     """Prefiltered pairs of one large block: whole block by cdist, or sorted windows when over max_block."""
-    n = len(names)
     if len(block) <= settings.max_block:
-        return _cdist_pairs(names, block, block, settings=settings), len(block) * (len(block) - 1) // 2
-    block = block[np.argsort(names[block], kind="stable")]  # sorted neighbourhood: similar names end up near
+        return _cdist_pairs(keys, block, block), len(block) * (len(block) - 1)
+    block = block[np.lexsort((block, keys.short[block].astype(str)))]  # sorted neighbourhood: similar names meet
     w = settings.window
     found, compared = [], 0
     for start in range(0, len(block), w):
         rows, cols = block[start:start + w], block[start:start + 2 * w]
-        found.append(_cdist_pairs(names, rows, cols, settings=settings))
-        compared += len(rows) * len(cols)
-    return (np.concatenate(found) if found else np.empty(0, dtype=np.int64)), compared
+        found.append(_cdist_pairs(keys, rows, cols))
+        compared += 2 * len(rows) * len(cols)
+    return np.concatenate(found), compared
 
 
-def _cdist_pairs(names: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, settings: DedupeSettings) -> np.ndarray:
-    """Encoded pairs (min * n + max) of rows x cols with prefilter similarity, excluding self pairs."""
-    sims = cdist(names[rows], names[cols], scorer=JaroWinkler.normalized_similarity,
-                 score_cutoff=settings.prefilter, dtype=np.float32, workers=1)
-    r, c = np.nonzero(sims >= settings.prefilter)
+def _cdist_pairs(keys: _Keys, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Encoded pairs (min * n + max) of rows x cols passing the prefilter, self pairs excluded."""
+    r, c = np.nonzero(_close(keys, rows, cols, cdist))
     a, b = rows[r].astype(np.int64), cols[c].astype(np.int64)
     keep = a != b
-    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
-    return lo * len(names) + hi
+    return np.minimum(a[keep], b[keep]) * len(keys.first) + np.maximum(a[keep], b[keep])
 
 
 # ---- scoring ----
 
-def score_pair(keys: _Keys, i: int, j: int, *, settings: DedupeSettings) -> tuple[int, int, float, tuple[str, ...]]:
-    """Score one candidate pair: name similarity, raised or capped by zip, email and middle names."""
-    name, reasons, weak = _name_score(keys, i, j)
-    score = name
-    confirmed = False
-    cap = (settings.same + settings.possible) / 2  # "at most possible": still reviewed, never merged
-    za, zb = keys.zip[i], keys.zip[j]
-    if za and zb:
-        if za == zb:
-            score, confirmed = min(1.0, score + 0.04), True
-            reasons += ("zip_same",)
-        else:
-            score = min(score, cap)
-            reasons += ("zip_differs",)
-    ea, eb = keys.email[i], keys.email[j]
-    if ea and eb:
-        if ea == eb:
-            if name >= settings.possible:  # a shared household email alone does not make two people one
-                score, confirmed = max(score, 1.0), True
-            reasons += ("email_same",)
-        else:
-            score = min(score, cap)
-            reasons += ("email_differs",)
-    if weak and not confirmed:
-        score = min(score, cap)
-    return i, j, round(score, 4), reasons
+def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: DedupeSettings) -> _Scored:
+    """Score every candidate pair at once: name edits, then zip and email raise, lower or cap the score.
+
+    name = 1 - EDIT_COST x (edits between first names + edits between last names), an edit in a name of three
+    letters or fewer counting double; equal or nickname first names cost nothing, an initial against its full
+    name costs one edit. A shared zip or email adds a bonus and confirms; a differing one costs an edit and caps
+    the score below `same` (at most possible). So do weak matches that no zip or email confirms: an initial,
+    conflicting middle initials, or a misspelt name (except a single slip when both surnames are uncommon).
+    """
+    ev = _name_evidence(keys, left, right)
+    short = lambda a: np.fromiter((len(x) <= 3 for x in a), bool, len(a))  # noqa: E731
+    f_short = short(keys.first[left]) | short(keys.first[right])
+    l_short = short(keys.last[left]) | short(keys.last[right])
+    first_cost = np.where(ev["name_same"] | ev["nickname"], 0, np.where(ev["first_initial"], 1, ev["first_edits"]))
+    cost = first_cost * np.where(f_short & ~ev["first_initial"], 2, 1) + ev["last_edits"] * np.where(l_short, 2, 1)
+    score = np.where(ev["whole_same"], 1.0, 1.0 - EDIT_COST * cost)
+    score[ev["no_name"]] = 0.0
+    za, zb, ea, eb = keys.zip[left], keys.zip[right], keys.email[left], keys.email[right]
+    ev["zip_same"], ev["zip_differs"] = (za > 0) & (za == zb), (za > 0) & (zb > 0) & (za != zb)
+    ev["email_same"], ev["email_differs"] = (ea > 0) & (ea == eb), (ea > 0) & (eb > 0) & (ea != eb)
+    score = score + ZIP_SAME_BONUS * ev["zip_same"] + EMAIL_SAME_BONUS * ev["email_same"]
+    score = score - EDIT_COST * (ev["zip_differs"] | ev["email_differs"])
+    slip = (cost == 1) & ~ev["first_initial"] & ~keys.common_last[left] & ~keys.common_last[right]
+    weak = ~ev["whole_same"] & ((cost > 0) | ev["middle_differs"]) & ~(slip & ~ev["middle_differs"])
+    confirmed = ev["zip_same"] | ev["email_same"]
+    capped = ev["zip_differs"] | ev["email_differs"] | (weak & ~confirmed)
+    cap = (settings.same + settings.possible) / 2
+    score = np.where(capped, np.minimum(score, cap), score)
+    score = np.round(np.clip(score, 0.0, 1.0), 4)
+    del ev["first_edits"], ev["last_edits"]
+    ev["name_similar"] = ~ev["whole_same"] & ~ev["first_initial"] & (cost > 0)
+    return _Scored(left, right, score, ev)
 
 
-def _name_score(keys: _Keys, i: int, j: int) -> tuple[float, tuple[str, ...], bool]:
-    """(similarity, reasons, weak): 1 less EDIT_COST per edit in first or last name; weak when only an initial
-    or a conflicting middle initial stands between them."""
-    fa, fb, la, lb = keys.first[i], keys.first[j], keys.last[i], keys.last[j]
-    if not (fa or la) or not (fb or lb):
-        return 0.0, ("no_name",), False
-    if keys.whole[i] == keys.whole[j]:
-        return 1.0, ("name_same",), False
-    weak = False
-    if fa == fb or are_nicknames(keys.plain_first[i], keys.plain_first[j]):
-        cost = 0.0
-        reasons: tuple[str, ...] = ("name_same",) if keys.raw_first[i] == keys.raw_first[j] else ("nickname",)
-    elif (len(fa) == 1 or len(fb) == 1) and fa[:1] == fb[:1]:
-        cost, reasons, weak = EDIT_COST, ("first_initial",), True
-    else:
-        edits = min(Levenshtein.distance(fa, fb, score_cutoff=4),
-                    Levenshtein.distance(keys.raw_first[i], keys.raw_first[j], score_cutoff=4))
-        cost, reasons = _edit_cost(edits, fa, fb), ("name_similar",)
-    if la != lb:
-        cost += _edit_cost(Levenshtein.distance(la, lb, score_cutoff=4), la, lb)
-        reasons = ("name_similar",)
-    ma, mb = keys.middle[i], keys.middle[j]
-    if ma and mb and ma[0] != mb[0]:  # John A. Smith and John B. Smith are two people until shown otherwise
-        weak = True
-        reasons += ("middle_differs",)
-    return max(0.0, 1.0 - cost), reasons, weak
+def _name_evidence(keys: _Keys, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pair: which name facts hold (reason name -> bool) and the edit counts between first and last names."""
+    fa, fb = keys.first[left], keys.first[right]
+    ev = {"whole_same": keys.whole[left] == keys.whole[right], "name_same": fa == fb}
+    ev["no_name"] = (keys.short[left] == "") | (keys.short[right] == "")
+    pa, pb = keys.plain_first[left], keys.plain_first[right]
+    ev["nickname"] = ~ev["name_same"] & np.fromiter(map(are_nicknames, pa, pb), bool, len(pa))
+    ra, rb = keys.raw_first[left], keys.raw_first[right]
+    initials = np.fromiter((x[:1] == y[:1] or u[:1] == v[:1] for x, y, u, v in zip(fa, fb, ra, rb)), bool, len(fa))
+    one_initial = keys.is_initial[left] ^ keys.is_initial[right]
+    ev["first_initial"] = ~ev["name_same"] & ~ev["nickname"] & one_initial & initials
 
+    def edits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return cpdist(a, b, scorer=Levenshtein.distance, score_cutoff=9, dtype=np.int32, workers=1)
 
-def _edit_cost(edits: int, a: str, b: str) -> float:
-    """An edit in a name of three letters or fewer says twice as much: Al and Ed are one letter from Ad."""
-    return edits * EDIT_COST * (2 if min(len(a), len(b)) <= 3 else 1)
+    ev["first_edits"] = np.minimum(edits(fa, fb), edits(ra, rb))
+    ev["last_edits"] = edits(keys.last[left], keys.last[right])
+    ma, mb = keys.middle[left], keys.middle[right]
+    ev["middle_differs"] = (ma != "") & (mb != "") & (ma != mb)  # John A. and John B. Smith: two people, unless shown
+    return ev
 
 
 # ---- clustering ----
 
 def _cluster(
-    ids: list[str],
-    scored: list[tuple[int, int, float, tuple[str, ...]]],
-    decisions: Mapping[frozenset[str], bool],
-    *,
-    settings: DedupeSettings,
+    ids: list[str], scored: _Scored, decisions: Mapping[frozenset[str], bool], *, settings: DedupeSettings
 ) -> tuple[tuple[tuple[str, ...], ...], tuple[PairScore, ...]]:
     """Union-find over human "same" pairs, then machine pairs by descending score, never joining a "different" pair.
 
     Rule: two clusters are not merged when a human said some member of one differs from some member of the
     other. Human "same" pairs go first, so they merge unless that contradicts a human "different" (then they
-    stay apart and come back as a possible pair, reason `decision_conflict`).
+    stay apart and come back as a possible pair, reason `decision_conflict`). Pairs a human decided are never
+    offered for review again.
     """
     index = {x: k for k, x in enumerate(ids)}
     forest = _Forest(len(ids))
@@ -299,28 +343,50 @@ def _cluster(
         members = sorted(index[x] for x in pair if x in index)
         if len(members) != 2:
             continue  # a decision about someone not in this roster (or a malformed pair)
-        i, j = members
-        decided.add((i, j))
+        decided.add((members[0], members[1]))
         if same:
-            human_same.append((i, j))
+            human_same.append((members[0], members[1]))
         else:
-            forest.forbid(i, j)
-    leftovers: list[PairScore] = []
+            forest.forbid(members[0], members[1])
+    extra: list[PairScore] = []
     for i, j in sorted(human_same):
         if not forest.union(i, j):
-            leftovers.append(PairScore(ids[i], ids[j], 1.0, ("human_same", "decision_conflict")))
-    machine = sorted((p for p in scored if (p[0], p[1]) not in decided), key=lambda p: (-p[2], p[0], p[1]))
-    for i, j, score, reasons in machine:
-        if score >= settings.same and not forest.union(i, j):
-            leftovers.append(PairScore(ids[i], ids[j], score, reasons + ("kept_apart_by_decision",)))
-    possible = [PairScore(ids[i], ids[j], score, reasons) for i, j, score, reasons in machine
-                if settings.possible <= score < settings.same and forest.find(i) != forest.find(j)]
-    possible += [p for p in leftovers if forest.find(index[p.a]) != forest.find(index[p.b])]
-    groups: dict[int, list[str]] = {}
-    for k, x in enumerate(ids):
-        groups.setdefault(forest.find(k), []).append(x)  # ids are sorted, so each group is too
-    clusters = tuple(sorted((tuple(g) for g in groups.values()), key=lambda g: g[0]))
-    return clusters, tuple(sorted(possible, key=lambda p: (p.a, p.b)))
+            extra.append(PairScore(ids[i], ids[j], 1.0, ("human_same", "decision_conflict")))
+    left, right, score = scored.left, scored.right, scored.score
+    strong = np.flatnonzero(score >= settings.same)
+    strong = strong[np.lexsort((right[strong], left[strong], -score[strong]))]  # deterministic merge order
+    refused = []
+    for k in strong.tolist():
+        i, j = int(left[k]), int(right[k])
+        if (i, j) not in decided and not forest.union(i, j):
+            refused.append(k)
+    review = np.flatnonzero((score >= settings.possible) & (score < settings.same)).tolist()
+    apart = lambda k: forest.find(int(left[k])) != forest.find(int(right[k]))  # noqa: E731
+    possible = [_pair(ids, scored, k) for k in review if (int(left[k]), int(right[k])) not in decided and apart(k)]
+    possible += [_pair(ids, scored, k, ("kept_apart_by_decision",)) for k in refused if apart(k)]
+    possible += [p for p in extra if forest.find(index[p.a]) != forest.find(index[p.b])]
+    return _clusters(ids, forest), tuple(sorted(possible, key=lambda p: (p.a, p.b)))
+
+
+def _clusters(ids: list[str], forest: _Forest) -> tuple[tuple[str, ...], ...]:
+    """Groups of ids by root, each sorted, sorted by their first id (ids are sorted, so indices order them)."""
+    root = np.array(forest.parent, dtype=np.int64)
+    while True:  # pointer jumping: every index ends pointing at its root
+        jumped = root[root]
+        if np.array_equal(jumped, root):
+            break
+        root = jumped
+    order = np.argsort(root, kind="stable")  # members of a group together, each group ascending
+    sorted_root = root[order]
+    starts = np.flatnonzero(np.r_[True, sorted_root[1:] != sorted_root[:-1]])
+    starts = starts[np.argsort(order[starts], kind="stable")]  # groups by their smallest member
+    sizes = np.bincount(root, minlength=len(ids))[sorted_root[starts]]
+    return tuple(tuple(ids[k] for k in order[s:s + n]) for s, n in zip(starts.tolist(), sizes.tolist()))
+
+
+def _pair(ids: list[str], scored: _Scored, k: int, more: tuple[str, ...] = ()) -> PairScore:
+    reasons = tuple(name for name, flags in scored.evidence.items() if flags[k])
+    return PairScore(ids[int(scored.left[k])], ids[int(scored.right[k])], float(scored.score[k]), reasons + more)
 
 
 class _Forest:

@@ -20,7 +20,8 @@ from nicknames import NickNamer
 from rapidfuzz.distance import Indel
 
 # Letters NFKD does not decompose into a base letter plus a combining mark.
-_LETTER_FOLDS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
+_LETTER_FOLDS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th",
+                               "ı": "i"})
 # Digits never occur in names; these are the ones OCR reads for a letter (0/O, 1/l, 5/S, 8/B).
 _DIGIT_REPAIRS = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
 _APOSTROPHES = "'’‘`´"
@@ -167,10 +168,9 @@ def nickname_key(name: str) -> str:
 @cache
 def _first_name_frequency() -> dict[str, float]:
     """Percent of people with each first name (US Census 1990, package `names`), the larger of the two sexes."""
-    spec = importlib.util.find_spec("names")
-    if spec is None or spec.origin is None:
+    folder = _census_folder()
+    if folder is None:
         return {}
-    folder = Path(spec.origin).parent
     frequency: dict[str, float] = {}
     for list_name in ("dist.female.first", "dist.male.first"):
         path = folder / list_name
@@ -189,3 +189,22 @@ def are_nicknames(a: str, b: str) -> bool:
         return bool(a) and a == b
     namer = _nick_namer()
     return b in namer.canonicals_of(a) or a in namer.canonicals_of(b)
+
+
+def surname_frequency(key_last: str) -> float:
+    """Percent of US residents with this (folded) surname, US Census 1990 (package `names`); 0 when unlisted."""
+    return _surname_frequency().get(key_last, 0.0)
+
+
+@cache
+def _surname_frequency() -> dict[str, float]:
+    path = _census_folder() / "dist.all.last" if _census_folder() else None
+    if path is None or not path.is_file():
+        return {}
+    return {name.casefold(): float(percent) for name, percent, *_ in map(str.split, path.read_text().splitlines())}
+
+
+@cache
+def _census_folder() -> Path | None:
+    spec = importlib.util.find_spec("names")
+    return Path(spec.origin).parent if spec is not None and spec.origin is not None else None
