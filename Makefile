@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 OUT := out
 
-.PHONY: setup system-deps browser-deps demo test bench eval samples clean
+.PHONY: setup system-deps browser-deps demo test bench bench-review eval samples clean
 
 setup: system-deps $(STAMP)
 
@@ -59,6 +59,11 @@ test: setup browser-deps
 bench: setup
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_read.py --pages 12 --out BENCHMARKS.md
 	$(BIN)/python bench/bench_dedupe.py --sizes 10000,100000,1000000 --out BENCHMARKS.md
+	$(BIN)/python bench/bench_review.py --users 20 --seconds 20 --out BENCHMARKS.md
+
+# Review app under load alone: 20 simulated volunteers on loopback for 20 s.
+bench-review: setup
+	$(BIN)/python bench/bench_review.py --users 20 --seconds 20 --out BENCHMARKS.md
 
 # Accuracy on the samples and on a larger rendered set, written to ACCURACY.md.
 eval: setup

@@ -127,6 +127,60 @@ def export(
     typer.echo(f"wrote {output}: {len(frame)} {'lines' if what == 'rows' else 'signers'}")
 
 
+user_app = typer.Typer(help="Accounts for the review app (petition review).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def review(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 unless behind an HTTPS proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the volunteer review app: log in, review lines worst first, possible duplicates, admin pages."""
+    from pipeline.review.app import serve
+    from pipeline.review.queue import ensure_review_schema
+    from pipeline.review.web import ReviewSettings
+    from pipeline.users import list_users
+
+    store = _open_existing(workspace)
+    try:
+        ensure_review_schema(store)
+        if not list_users(store):
+            typer.echo(f"no accounts yet: run 'petition user add NAME --role admin --workspace {workspace}' first", err=True)
+            raise typer.Exit(2)
+    finally:
+        store.close()
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    typer.echo(f"petition review on http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(ReviewSettings(workspace=workspace), host=host, port=port)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
+    role: Annotated[str, typer.Option("--role", help="admin (uploads, users, exports) or reviewer.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Add a review app account. The password is asked twice, or read from the first line of stdin when piped;
+    only its argon2 hash is stored."""
+    from pipeline.users import UserError, add_user
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    store = _open_existing(workspace)
+    try:
+        add_user(store, name, password, role=role)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    typer.echo(f"added {role} {name} to {workspace}")
+
+
 def _open_existing(workspace: Path):
     from pipeline.store import Workspace, WorkspaceError
 

@@ -62,8 +62,10 @@ def effective_lines(workspace: Workspace) -> pd.DataFrame:
         for field_name, value in human.items():
             if field_name != "reviewed":
                 record[field_name] = value
-        record["human_confirmed"] = bool(human)
-        if human:
+        # A person's decision confirms the line, unless their last word was an undo ("reviewed" restored to "").
+        confirmed = bool(human) and human.get("reviewed", "yes") != ""
+        record["human_confirmed"] = confirmed
+        if confirmed:
             record["needs_review"] = False
         record["occurrence"] = occurrence_id(*key)
         records.append(record)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.review.schema import REVIEW_MIGRATION
 from scanner import PIPELINE_VERSION
 from scanner.types import LineCrops, PageResult
 
@@ -66,6 +67,8 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
     CREATE INDEX lines_to_review ON lines (needs_review);
     """,
+    # 3: the review app's accounts, sessions, leases and action log (pipeline/review/queue.py)
+    REVIEW_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 DECIDABLE_FIELDS = frozenset({"status", "name", "address", "zip", "date", "email", "ward", "reviewed"})

@@ -1,0 +1,124 @@
+"""Admin pages: workspace counts, uploads and batches, user management, export downloads (admins only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape
+from pipeline.review import auth, uploads
+from pipeline.review.web import admin_csrf_session, admin_session, render, settings_of, workspace
+from pipeline.status import workspace_status
+from pipeline.users import ROLES, UserError, add_user, list_users, set_disabled, set_role
+
+router = APIRouter(prefix="/admin")
+
+
+@router.get("")
+def overview(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    return render(request, "admin.html", current, status=workspace_status(workspace(request)), profiles=sorted(PROFILES))
+
+
+# Exports -------------------------------------------------------------------------------------------
+
+
+@router.get("/export/{what}.csv")
+def export(request: Request, what: str, profile: str = "", _current: auth.Session = Depends(admin_session)) -> Response:
+    """rows.csv or roster.csv, human decisions applied; never cached by the browser (personal data)."""
+    store = workspace(request)
+    if what == "rows":
+        frame = rows_export(effective_lines(store))
+    elif what == "roster":
+        frame = build_roster(store)[0]
+        if profile:
+            if profile not in PROFILES:
+                raise HTTPException(404, f"no profile {profile}; one of {', '.join(sorted(PROFILES))}")
+            frame = shape(frame, profile)
+    else:
+        raise HTTPException(404, "export rows or roster")
+    stamp = dt.date.today().isoformat()
+    suffix = f"-{profile}" if profile and what == "roster" else ""
+    return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{what}{suffix}-{stamp}.csv"',
+                             "Cache-Control": "no-store"})
+
+
+# Users ---------------------------------------------------------------------------------------------
+
+
+def _users_page(request: Request, current: auth.Session, *, message: str = "", status_code: int = 200) -> Response:
+    return render(request, "users.html", current, status_code=status_code, users=list_users(workspace(request)),
+                  roles=ROLES, message=message)
+
+
+@router.get("/users")
+def users(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    return _users_page(request, current)
+
+
+@router.post("/users")
+def users_add(request: Request, name: str = Form(...), password: str = Form(...), role: str = Form("reviewer"),
+              current: auth.Session = Depends(admin_csrf_session)) -> Response:
+    try:
+        add_user(workspace(request), name, password, role=role)
+    except UserError as exc:
+        return _users_page(request, current, message=str(exc), status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/role")
+def users_role(request: Request, name: str, role: str = Form(...),
+               current: auth.Session = Depends(admin_csrf_session)) -> Response:
+    if name == current.user.name and role != "admin":
+        return _users_page(request, current, message="you cannot remove your own admin role", status_code=422)
+    try:
+        set_role(workspace(request), name, role)
+    except UserError as exc:
+        return _users_page(request, current, message=str(exc), status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{name}/disabled")
+def users_disabled(request: Request, name: str, disabled: str = Form(...),
+                   current: auth.Session = Depends(admin_csrf_session)) -> Response:
+    if name == current.user.name:
+        return _users_page(request, current, message="you cannot disable your own account", status_code=422)
+    try:
+        set_disabled(workspace(request), name, disabled == "yes")
+    except UserError as exc:
+        return _users_page(request, current, message=str(exc), status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+# Uploads and batches -------------------------------------------------------------------------------
+
+
+@router.get("/upload")
+def upload_form(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    return render(request, "upload.html", current, max_mb=settings_of(request).max_file_bytes // 1024**2, message="")
+
+
+@router.post("/upload")
+async def upload(request: Request, current: auth.Session = Depends(admin_csrf_session)) -> Response:
+    """Files are checked by content; a rejected file rejects the whole upload with a message (413 / 415)."""
+    settings = settings_of(request)
+    form = await request.form(max_files=settings.max_files)
+    files = [uploads.Incoming(f.filename or "", f.file) for f in form.getlist("files") if hasattr(f, "file")]
+    store = request.app.state.workspaces
+    try:
+        # Saving and hashing block: run them in the thread pool, with that thread's own connection.
+        batch_id = await run_in_threadpool(lambda: uploads.accept_upload(
+            store.get(), files, current.user.name, max_file_bytes=settings.max_file_bytes))
+    except uploads.UploadRejected as exc:
+        return render(request, "upload.html", current, status_code=exc.status_code, message=str(exc),
+                      max_mb=settings.max_file_bytes // 1024**2)
+    request.app.state.batches.submit(batch_id)
+    return RedirectResponse("/admin/batches", status_code=303)
+
+
+@router.get("/batches")
+def batches(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    return render(request, "batches.html", current, batches=uploads.list_batches(workspace(request)))
