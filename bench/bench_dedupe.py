@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-START, END = "<!-- bench:dedupe:start -->", "<!-- bench:dedupe:end -->"
-HEADER = "# Benchmarks\n\nFigures written by `make bench` (bench/bench_*.py); never typed by hand.\n"
+from bench.sections import write_section  # noqa: E402
+
 GOAL_SIZE, GOAL_SECONDS, GOAL_RSS_MB, GOAL_F1 = 1_000_000, 120.0, 4096.0, 0.98
 SEED = 20261128
 DUPLICATE_SHARE = 0.15  # records that are a further signature of someone already on the roster
@@ -240,18 +240,6 @@ def report(rows: list[dict]) -> str:
                       "Machine:", *facts, "", *notes, ""])
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace only our marked section so other benchmarks' sections in the same file survive."""
-    text = path.read_text() if path.exists() else HEADER
-    section = f"{START}\n{body}{END}\n"
-    start, end = text.find(START), text.find(END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated roster sizes")
@@ -275,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     body = report(rows)
     print(body)
     if args.out:
-        write_section(args.out, body)
+        write_section(args.out, body, name="dedupe")
     return 0
 
 

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # samples/ is not an installed package
 
-START, END = "<!-- bench:read:start -->", "<!-- bench:read:end -->"
-HEADER = "# Benchmarks\n\nFigures written by `make bench` (bench/bench_read.py); never typed by hand.\n"
+from bench.sections import write_section  # noqa: E402
+
 BASELINE_MAX_PAGES = 6  # the naive baseline is slow; a few pages give its rate well enough
 LINES_PER_SHEET = 15
 GOAL_SPEEDUP, GOAL_PER_CORE, GOAL_RSS_MB = 8.0, 1.5, 500.0
@@ -196,18 +196,6 @@ def report(measures: list[Measure], pages_asked: int) -> str:
                       "Machine:", *facts, "", *notes, ""])
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace only our marked section so other benchmarks' sections in the same file survive."""
-    text = path.read_text() if path.exists() else HEADER
-    section = f"{START}\n{body}{END}\n"
-    start, end = text.find(START), text.find(END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=12, help="sheets to render and read (default 12)")
@@ -235,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     print(f"(whole run incl. rendering: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     if args.out:
-        write_section(args.out, body)
+        write_section(args.out, body, name="read")
     return 0
 
 

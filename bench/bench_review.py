@@ -31,6 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sections import write_section  # noqa: E402
+
 from pipeline.add import add_paths  # noqa: E402
 from pipeline.batch import ReadJob  # noqa: E402
 from pipeline.review.queue import STATUSES  # noqa: E402
@@ -38,8 +40,6 @@ from pipeline.store import Workspace  # noqa: E402
 from pipeline.users import add_user  # noqa: E402
 from scanner.read import ReadSettings  # noqa: E402
 
-START, END = "<!-- bench:review:start -->", "<!-- bench:review:end -->"
-HEADER = "# Benchmarks\n\nFigures written by `make bench` (bench/bench_read.py); never typed by hand.\n"
 PASSWORD = "benchmark password"
 GOAL_P95_MS = 100.0
 LINES_PER_PAGE = 15
@@ -186,18 +186,6 @@ date {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     return body, passed
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace only our marked section so other benchmarks' sections in the same file survive."""
-    text = path.read_text() if path.exists() else HEADER
-    section = f"{START}\n{body}{END}\n"
-    start, end = text.find(START), text.find(END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 async def _load(base: str, args: argparse.Namespace) -> tuple[Samples, Samples]:
     pages, submits = Samples(), Samples()
     deadline = time.monotonic() + args.seconds
@@ -234,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     print("PASS" if passed else "FAIL")
     if args.out:
-        write_section(args.out, body)
+        write_section(args.out, body, name="review")
         print(f"wrote {args.out}")
     return 0 if passed else 1
 
