@@ -255,7 +255,7 @@ def evaluate(
     samples: Annotated[Path, typer.Argument(help="Folder with scans and their truth.json.")] = Path("samples/scans"),
     rows: Annotated[Optional[Path], typer.Option("--rows", help="Score this rows.csv instead of reading the scans again.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
-    by: Annotated[str, typer.Option("--by", help="Also break figures down by: file, layout or name_font.")] = "",
+    by: Annotated[str, typer.Option("--by", help="Also break figures down by: file, layout, name_font or name_style.")] = "",
 ) -> None:
     """Accuracy against ground truth: lines, signatures, review rate, names, auto-accept precision."""
     import pandas as pd
@@ -271,10 +271,18 @@ def evaluate(
         paths = sorted(samples / name for name in truth["file"].unique())
         frame = rows_frame(read_paths(paths, workers=workers, progress=_progress).pages)
     typer.echo(report(score(frame, truth)))
+    printed = truth[truth["name_style"] == "print"]
+    if len(printed) and len(printed) < len(truth):
+        typer.echo("\n[print-style handwriting fonts]\n" + report(score(_same_pages(frame, printed), printed)))
     if by:
         for key, part in truth.groupby(by):
-            files = set(part["file"])
-            typer.echo(f"\n[{by} = {key}]\n" + report(score(frame[frame["file"].isin(files)], part)))
+            typer.echo(f"\n[{by} = {key}]\n" + report(score(_same_pages(frame, part), part)))
+
+
+def _same_pages(frame, truth):
+    """The rows of the pages this part of the truth covers (a PDF's pages can differ in layout and font)."""
+    pages = set(zip(truth["file"], truth["page"].astype(int)))
+    return frame[[(f, int(p)) in pages for f, p in zip(frame["file"], frame["page"])]]
 
 
 def summary(pages, output: Path) -> str:

@@ -56,7 +56,8 @@ def truth_frame(truth_path: Path) -> pd.DataFrame:
             for line in page["lines"]:
                 records.append({"file": file_name, "page": int(page["page"]), "line": int(line["line"]),
                                 "truth_status": line["status"], "truth_name": line["name"],
-                                "layout": page.get("layout", ""), "name_font": page.get("name_font", "")})
+                                "layout": page.get("layout", ""), "name_font": page.get("name_font", ""),
+                                "name_style": page.get("name_style", "")})
     return pd.DataFrame.from_records(records)
 
 

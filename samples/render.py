@@ -26,6 +26,8 @@ NAME_FONTS: tuple[str, ...] = (
     "patrick-hand", "kalam", "architects-daughter", "gochi-hand", "indie-flower", "shadows-into-light", "caveat",
 )
 SIGNATURE_FONTS: tuple[str, ...] = ("homemade-apple", "mrs-saint-delafield", "dancing-script")
+# Neat hand-printed letters (what a petition's "please print" gets); the others are casual, loopy hands.
+PRINT_STYLE_FONTS: tuple[str, ...] = ("patrick-hand", "kalam", "architects-daughter")
 STATUSES = ("signed", "name_only", "signature_only", "blank", "struck")
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -617,7 +619,8 @@ def degrade(image: Image.Image, truth: SheetTruth, *, seed: int, skew_deg: float
 
 
 def _page_json(page: int, truth: SheetTruth) -> dict[str, object]:
-    return {"page": page, "layout": truth.layout, "name_font": truth.name_font, "dpi": truth.dpi,
+    style = "print" if truth.name_font in PRINT_STYLE_FONTS else "casual"
+    return {"page": page, "layout": truth.layout, "name_font": truth.name_font, "name_style": style, "dpi": truth.dpi,
             "degradations": list(truth.degradations), "lines": [asdict(line) for line in truth.lines]}
 
 
