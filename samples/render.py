@@ -563,9 +563,13 @@ def _overflow(rng: random.Random, index: int, statuses: list[str], layout: str) 
     return rng.choice((-1, 1))
 
 
-def render_sheet(layout: str, *, seed: int, name_font: str | None = None,
-                 dpi: int = 300) -> tuple[Image.Image, SheetTruth]:
-    """A clean, upright, grayscale ('L') letter-size (8.5x11 in) sheet at dpi, filled with synthetic handwriting."""
+def render_sheet(layout: str, *, seed: int, name_font: str | None = None, dpi: int = 300,
+                 returning: tuple[str, ...] = ()) -> tuple[Image.Image, SheetTruth]:
+    """A clean, upright, grayscale ('L') letter-size (8.5x11 in) sheet at dpi, filled with synthetic handwriting.
+
+    `returning` names people who already signed another sheet: they sign this one's first signed lines again
+    (as a campaign sees it: the same person at two events), so the roster has duplicates to find.
+    """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
     rng = random.Random(f"{layout}:{seed}")
@@ -583,8 +587,12 @@ def render_sheet(layout: str, *, seed: int, name_font: str | None = None,
     statuses = _statuses(rng, len(form))
     stroke_choices = (0, 0, max(1, round(dpi / 300)))
     truths = []
+    again = list(returning)
     for index, (line, status) in enumerate(zip(form, statuses)):
         person = _person(rng, roles)
+        if status == "signed" and again:
+            name = again.pop(0)
+            person = Person(name, name.title() if name.isupper() else name, person.fields)
         gray, stroke = _ink_gray(rng), rng.choice(stroke_choices)
         writes_name = status in ("signed", "name_only", "struck")
         if writes_name:
@@ -635,9 +643,10 @@ def _jpeg(truth: SheetTruth, quality: int) -> SheetTruth:
     return replace(truth, degradations=truth.degradations + (f"jpeg:{quality}",))
 
 
-def _sheet(layout: str, font: str, seed: int, dpi: int = 300, **degradations: object) -> tuple[Image.Image, SheetTruth]:
+def _sheet(layout: str, font: str, seed: int, dpi: int = 300, returning: tuple[str, ...] = (),
+           **degradations: object) -> tuple[Image.Image, SheetTruth]:
     """Render and degrade one page of the demo set."""
-    image, truth = render_sheet(layout, seed=seed, name_font=font, dpi=dpi)
+    image, truth = render_sheet(layout, seed=seed, name_font=font, dpi=dpi, returning=returning)
     return degrade(image, truth, seed=seed + 7, **degradations) if degradations else (image, truth)  # type: ignore[arg-type]
 
 
@@ -651,7 +660,8 @@ def write_demo_set(out_dir: Path) -> None:
     image.save(out_dir / "seed_clean.png", optimize=True, dpi=(truth.dpi, truth.dpi))
     files["seed_clean.png"] = [truth]
 
-    image, truth = _sheet("seed", "kalam", 102, skew_deg=6.0, noise=True)
+    returning = _returning_signers(truth)
+    image, truth = _sheet("seed", "kalam", 102, returning=returning[:1], skew_deg=6.0, noise=True)
     image.save(out_dir / "seed_skewed.png", optimize=True, dpi=(truth.dpi, truth.dpi))
     files["seed_skewed.png"] = [truth]
 
@@ -663,7 +673,7 @@ def write_demo_set(out_dir: Path) -> None:
 
     pages = [_sheet("ballot", "patrick-hand", 105, dpi=200, skew_deg=2.0),
              _sheet("ballot", "indie-flower", 106, dpi=200, skew_deg=-1.5, shadow=True),
-             _sheet("ballot", "kalam", 107, dpi=200, skew_deg=9.0)]
+             _sheet("ballot", "kalam", 107, dpi=200, returning=returning[1:], skew_deg=9.0)]
     pages[0][0].save(out_dir / "ballot_batch.pdf", "PDF", save_all=True, append_images=[p[0] for p in pages[1:]],
                      resolution=200, quality=85, creationDate=None, modDate=None)  # no dates: reproducible bytes
     files["ballot_batch.pdf"] = [_jpeg(t, 85) for _, t in pages]
@@ -685,6 +695,25 @@ def write_demo_set(out_dir: Path) -> None:
     order = ("seed_clean.png", "seed_skewed.png", "seed_rotated.tif", "ballot_batch.pdf", "ballot_phone.jpg",
              "stacked_scan.png", "stacked_lowres.jpg", "seed_phone.jpg")
     _write_truth(out_dir, {name: files[name] for name in order})
+
+
+_NICKNAMES = {"Robert": "Bob", "William": "Bill", "James": "Jim", "Michael": "Mike", "Elizabeth": "Liz",
+              "Katherine": "Kate", "Alexander": "Alex", "Margaret": "Peggy", "Richard": "Rick", "Joseph": "Joe"}
+
+
+def _returning_signers(truth: SheetTruth) -> tuple[str, ...]:
+    """Two people from a sheet who sign again elsewhere: once written the other case, once with a nickname
+    or without their middle initial (how repeat signers really differ)."""
+    signed = [line.name for line in truth.lines if line.status == "signed" and line.name]
+    first, second = signed[0], signed[2 % len(signed)]
+    recased = first.title() if first.isupper() else first.upper()
+    given, *rest = second.split()
+    nickname = _NICKNAMES.get(given.title())
+    if nickname:
+        varied = " ".join([nickname.upper() if second.isupper() else nickname, *rest])
+    else:
+        varied = " ".join([given, rest[-1]]) if len(rest) > 1 else f"{given} {'Q.' if not second.isupper() else 'Q.'} {rest[-1]}"
+    return recased, varied
 
 
 def write_bench_set(out_dir: Path, count: int, *, seed: int = 1) -> list[Path]:
