@@ -19,8 +19,8 @@ from pipeline.store import Workspace, occurrence_id
 from scanner.types import TEXT_ROLES
 
 FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
-ROSTER_COLUMNS = ["signer_id", "name", "first_name", "last_name", "occurrences", "sources", "address", "zip",
-                  "email", "auto_accepted", "human_confirmed", "needs_review", "possible_duplicates"]
+ROSTER_COLUMNS = ["signer_id", "name", "first_name", "last_name", "occurrences", "sources", "source_states",
+                  "address", "zip", "email", "auto_accepted", "human_confirmed", "needs_review", "possible_duplicates"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,8 @@ def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
             "name": name.written, "first_name": name.first, "middle_name": name.middle, "last_name": name.last,
             "occurrences": len(cluster),
             "sources": ";".join(f"{r.file}:{r.page}:{r.line}" for r in members.itertuples()),
+            # Per source, in the same order: confirmed by a person, accepted by the machine, or still to review.
+            "source_states": ";".join(_state(r) for r in members.itertuples()),
             "address": _first_nonempty(members["address"]), "zip": _first_nonempty(members["zip"]),
             "email": _first_nonempty(members["email"]),
             "auto_accepted": int((~members["needs_review"] & ~members["human_confirmed"]).sum()),
@@ -149,6 +151,12 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     else:
         frame.to_csv(partial, index=False)
     partial.replace(path)
+
+
+def _state(line) -> str:
+    if line.human_confirmed:
+        return "human"
+    return "review" if line.needs_review else "auto"
 
 
 def _first_nonempty(values: pd.Series) -> str:

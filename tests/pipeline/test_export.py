@@ -61,6 +61,10 @@ def test_roster_merges_a_signer_seen_twice_and_keeps_both_sources(filled):
     assert entry["occurrences"] == 2
     assert sorted(entry["sources"].split(";")) == ["seed_clean.png:1:2", "seed_skewed.png:1:2"]
     assert entry["human_confirmed"] == 2
+    assert entry["source_states"] == "human;human"
+    for sources, states in zip(roster["sources"], roster["source_states"]):
+        assert len(sources.split(";")) == len(states.split(";"))
+        assert set(states.split(";")) <= {"human", "auto", "review"}
     signed = effective_lines(workspace).query("status == 'signed'")
     assert roster["occurrences"].sum() == len(signed[signed["name"] != ""])
     every_source = {source for sources in roster["sources"] for source in sources.split(";")}
