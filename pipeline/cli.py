@@ -33,14 +33,19 @@ def read(
     debug_dir: Annotated[Optional[Path], typer.Option("--debug-dir", help="Write overlay images of lines, cells and verdicts here.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
     dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
+    page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
 ) -> None:
     """Read every line of every sheet: status, name, confidence, review reasons → rows.csv."""
+    from dataclasses import replace
+
     from pipeline.batch import ReadJob, read_paths
     from pipeline.rows import pages_frame, rows_frame, write_csv
     from scanner.form import load_form
+    from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    job = ReadJob(form=load_form(form) if form else None, debug_dir=str(debug_dir) if debug_dir else None)
+    job = ReadJob(settings=replace(ReadSettings(), page_timeout_s=page_timeout),
+                  form=load_form(form) if form else None, debug_dir=str(debug_dir) if debug_dir else None)
     report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
     write_csv(rows_frame(report.pages), output)
     write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
