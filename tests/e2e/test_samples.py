@@ -134,3 +134,41 @@ def test_eval_signature_accuracy_of_automatic_verdicts(eval_output):
 def test_eval_auto_accept_precision(eval_output):
     precision = float(re.match(r"([\d.]+)%", _figure(eval_output, "auto-accept precision")).group(1))
     assert precision >= 98.0
+
+
+def test_eval_reports_print_style_fonts_separately_and_meets_the_name_target(eval_output):
+    block = eval_output.split("[print-style handwriting fonts]", 1)[1]
+    print_lines = sum(len(page["lines"]) for entry in _truth()["files"].values() for page in entry["pages"]
+                      if page["name_style"] == "print")
+    found, total = map(int, re.match(r"(\d+)/(\d+)", _figure(block, "lines found")).groups())
+    assert total == print_lines and found == total
+    # ballot_batch.pdf mixes fonts by page: its other pages' lines must not count as spurious here.
+    assert int(_figure(block, "spurious lines")) == 0
+    assert float(re.match(r"([\d.]+)%", _figure(block, "name exact match")).group(1)) >= 90.0
+
+
+def _repeat_signers() -> list[set[str]]:
+    """Occurrences (file:page:line) of people who sign more than one sheet in the truth."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for name, entry in _truth()["files"].items():
+        for page in entry["pages"]:
+            for line in page["lines"]:
+                if line["status"] == "signed":
+                    parts = line["name"].casefold().split()
+                    seen.setdefault((parts[0], parts[-1]), set()).add(f"{name}:{page['page']}:{line['line']}")
+    return [sources for sources in seen.values() if len(sources) > 1]
+
+
+def test_people_who_sign_two_sheets_are_one_roster_entry_with_both_sources(tmp_path):
+    repeats = _repeat_signers()
+    assert len(repeats) == 2  # the demo set renders two returning signers
+    workspace, roster_path = tmp_path / "ws", tmp_path / "roster.csv"
+    subprocess.run([str(PETITION), "add", str(SCANS), "-w", str(workspace), "--workers", "2"], check=True,
+                   capture_output=True, timeout=600)
+    subprocess.run([str(PETITION), "export", "roster", "-o", str(roster_path), "-w", str(workspace)], check=True,
+                   capture_output=True, timeout=600)
+    _, roster = _read_csv(roster_path)
+    entries = [set(row["sources"].split(";")) for row in roster]
+    for sources in repeats:
+        assert sources in entries, sources
+    assert sum(len(e) for e in entries) == sum(int(row["occurrences"]) for row in roster)

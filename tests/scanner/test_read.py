@@ -131,3 +131,18 @@ def test_tidy_text_drops_edge_punctuation_and_a_lone_small_letter():
 ])
 def test_tidy_text_undoes_the_l_for_i_confusion(read, fixed):
     assert tidy_text(read, TextKind.NAME) == fixed
+
+
+def test_a_page_that_takes_too_long_becomes_timed_out_not_an_exception():
+    from dataclasses import replace
+
+    from scanner import ingest
+    from scanner.read import read_file_page
+    from scanner.types import PageStatus
+    from tests.support import SCANS
+
+    ref = ingest.page_refs(SCANS / "seed_clean.png", pdf_dpi=200)[0]
+    result = read_file_page(ref, settings=replace(ReadSettings(), page_timeout_s=0.01))
+    assert result.status is PageStatus.TIMED_OUT
+    assert result.lines == () and "seed_clean.png page 1" in result.message
+    assert read_file_page(ref, settings=replace(ReadSettings(), page_timeout_s=60)).status is PageStatus.OK
