@@ -66,7 +66,7 @@ def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80, paper: np.nda
     return cv2.compare(gray, threshold, cv2.CMP_LT)
 
 
-def ruling_masks(gray: np.ndarray) -> Masks:
+def ruling_masks(gray: np.ndarray, *, faint_ratio: float = 0.92) -> Masks:
     """Long thin horizontal and vertical runs: ruling survives an opening that erases handwriting.
 
     Rules are searched in a more sensitive mask than handwriting: faint grey ruling (a pale 1-px line
@@ -74,7 +74,7 @@ def ruling_masks(gray: np.ndarray) -> Masks:
     """
     paper = paper_level(gray)
     ink = binarize(gray, paper=paper)
-    faint = binarize(gray, darker_than_paper=0.92, paper=paper)
+    faint = binarize(gray, darker_than_paper=faint_ratio, paper=paper)
     short = min(ink.shape)
     # Noise on a faint rule leaves it dotted; closing pixel-sized gaps first keeps it one run.
     horizontal = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (4, 1)))
@@ -110,6 +110,17 @@ def find_grid(masks: Masks) -> Grid:
     header = _header_box(full, run, masks.ink, table_x0, table_x1)
     table = Box(table_x0, (header.y0 if header else run[0].pos), table_x1, run[-1].pos)
     return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px)
+
+
+def find_table(gray: np.ndarray) -> tuple[Masks, Grid]:
+    """The table's masks and grid; a sheet whose pale ruling a phone photo washed out gets a second, more
+    sensitive look before it is declared table-less."""
+    try:
+        masks = ruling_masks(gray)
+        return masks, find_grid(masks)
+    except NoTableFound:
+        masks = ruling_masks(gray, faint_ratio=0.95)
+        return masks, find_grid(masks)
 
 
 def number_column_side(grid: Grid) -> str | None:

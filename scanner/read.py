@@ -15,7 +15,7 @@ import numpy as np
 from scanner import ingest
 from scanner.debug import DebugWriter
 from scanner.errors import PageTimedOut, SheetError
-from scanner.grid import Grid, Masks, find_grid, number_column_side, ruling_masks
+from scanner.grid import Grid, Masks, find_table, number_column_side, ruling_masks
 from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
 from scanner.normalize import Settings as NormalizeSettings
 from scanner.normalize import half_turn, level, needs_half_turn, normalize
@@ -107,15 +107,14 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
 def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage, Masks, Grid]:
     """Level the page, find its table, and turn it right way up by where the line numbers are."""
     upright = level(page, settings=settings.normalize)
-    masks = ruling_masks(upright.gray)
-    grid = find_grid(masks)
+    masks, grid = find_table(upright.gray)
     side = number_column_side(grid)
     flip = side == "right" if side else (settings.normalize.use_osd and needs_half_turn(upright.gray))
     if not flip:
         return upright, masks, grid
     upright = half_turn(upright)
-    masks = ruling_masks(upright.gray)
-    return upright, masks, find_grid(masks)
+    masks, grid = find_table(upright.gray)
+    return upright, masks, grid
 
 
 def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout, settings: ReadSettings,

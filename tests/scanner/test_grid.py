@@ -106,3 +106,17 @@ def test_layout_roles_of_each_sample_layout():
         assert {f.role for f in found.fields} - {Role.OTHER} == roles, layout
         assert sum(f.role is Role.NAME for f in found.fields) == 1
         assert sum(f.role is Role.SIGNATURE for f in found.fields) == 1
+
+
+@pytest.mark.slow
+def test_a_phone_photo_of_faint_broken_ruling_still_finds_every_line(tmp_path):
+    from samples.render import write_eval_set
+    from scanner import ingest
+    from scanner.read import read_file_page
+    from scanner.types import PageStatus
+
+    # The second sheet of eval seed 7 is a ballot photo whose pale, dashed rules the first look misses.
+    photo = write_eval_set(tmp_path, 2, seed=7)[1]
+    result = read_file_page(ingest.page_refs(photo, pdf_dpi=200)[0])
+    assert result.status is PageStatus.OK, result.message
+    assert len(result.lines) == 12
