@@ -182,7 +182,7 @@ def _to_gray(frame: Image.Image) -> np.ndarray:
         frame = frame.convert("RGBA")
         white = Image.new("RGBA", frame.size, (255, 255, 255, 255))
         frame = Image.alpha_composite(white, frame)
-    return np.asarray(frame.convert("L"))
+    return np.asarray(frame if frame.mode == "L" else frame.convert("L"))
 
 
 def _dpi_of(image: Image.Image) -> float:

@@ -90,14 +90,14 @@ def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
     row_height = int(np.median([ln.y1 - ln.y0 for ln in layout.lines])) if layout.lines else 1
     # Removing a rule cuts strokes that cross it; a short closing joins them again for grouping.
     bridge = 2 * layout.ruling_px + 3
-    joined = cv2.morphologyEx(writing, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
-    joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     table = layout.table
     top = max(0, table.y0 - row_height)
     bottom = min(writing.shape[0], table.y1 + row_height)
-    # Components are found in the table's band only (cheaper), then placed back in page coordinates.
-    count, band_labels, stats, _ = cv2.connectedComponentsWithStats(
-        np.ascontiguousarray(joined[top:bottom, table.x0 : table.x1]), connectivity=8)
+    # Only the table's band is worked on (cheaper); components are placed back in page coordinates.
+    band = np.ascontiguousarray(writing[top:bottom, table.x0 : table.x1])
+    joined = cv2.morphologyEx(band, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+    joined = cv2.morphologyEx(joined, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    count, band_labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     labels = np.zeros(writing.shape, dtype=np.int32)
     labels[top:bottom, table.x0 : table.x1] = band_labels
     stats = stats.copy()

@@ -110,7 +110,9 @@ def estimate_axis_and_skew(gray: np.ndarray, *, max_skew_deg: float) -> Skew:
     """Projection-profile search: text lines and ruling give the sharpest row profile when level."""
     small, _ = _shrink(gray, _PROBE_SHORT_SIDE)
     ink = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
-    coarse = [(turns, _best_angle(np.rot90(ink, turns), np.arange(-max_skew_deg, max_skew_deg + 0.01, 2.0)))
+    # The 2-degree sweep over both axes needs no detail: a half-size image gives the same answer faster.
+    rough = cv2.resize(ink, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    coarse = [(turns, _best_angle(np.rot90(rough, turns), np.arange(-max_skew_deg, max_skew_deg + 0.01, 2.0)))
               for turns in (0, 1)]
     turns, (angle, _) = max(coarse, key=lambda item: item[1][1])
     # Coarse to fine: 2 degrees, then 0.5, then 0.1 (the 1-px rules want that precision over a page width).

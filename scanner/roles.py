@@ -146,7 +146,8 @@ def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
 def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255) -> np.ndarray:
     """The box's pixels with its own border rules set to paper; inside, bold small print can look like a rule."""
     crop = image[box.y0 : box.y1, box.x0 : box.x1].copy()
-    ruling = cv2.bitwise_or(masks.horizontal, masks.vertical)[box.y0 : box.y1, box.x0 : box.x1].copy()
+    ruling = cv2.bitwise_or(masks.horizontal[box.y0 : box.y1, box.x0 : box.x1],
+                            masks.vertical[box.y0 : box.y1, box.x0 : box.x1])
     reach = max(4, min(crop.shape) // 8)
     ruling[reach:-reach, reach:-reach] = 0
     crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = paper
