@@ -712,7 +712,7 @@ def _returning_signers(truth: SheetTruth) -> tuple[str, ...]:
     if nickname:
         varied = " ".join([nickname.upper() if second.isupper() else nickname, *rest])
     else:
-        varied = " ".join([given, rest[-1]]) if len(rest) > 1 else f"{given} {'Q.' if not second.isupper() else 'Q.'} {rest[-1]}"
+        varied = " ".join([given, rest[-1]]) if len(rest) > 1 else f"{given} Q. {rest[-1]}"
     return recased, varied
 
 

@@ -62,11 +62,7 @@ def users(request: Request, current: auth.Session = Depends(admin_session)) -> R
 @router.post("/users")
 def users_add(request: Request, name: str = Form(...), password: str = Form(...), role: str = Form("reviewer"),
               current: auth.Session = Depends(admin_csrf_session)) -> Response:
-    try:
-        add_user(workspace(request), name, password, role=role)
-    except UserError as exc:
-        return _users_page(request, current, message=str(exc), status_code=422)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _change_users(request, current, lambda: add_user(workspace(request), name, password, role=role))
 
 
 @router.post("/users/{name}/role")
@@ -74,11 +70,7 @@ def users_role(request: Request, name: str, role: str = Form(...),
                current: auth.Session = Depends(admin_csrf_session)) -> Response:
     if name == current.user.name and role != "admin":
         return _users_page(request, current, message="you cannot remove your own admin role", status_code=422)
-    try:
-        set_role(workspace(request), name, role)
-    except UserError as exc:
-        return _users_page(request, current, message=str(exc), status_code=422)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _change_users(request, current, lambda: set_role(workspace(request), name, role))
 
 
 @router.post("/users/{name}/disabled")
@@ -86,8 +78,13 @@ def users_disabled(request: Request, name: str, disabled: str = Form(...),
                    current: auth.Session = Depends(admin_csrf_session)) -> Response:
     if name == current.user.name:
         return _users_page(request, current, message="you cannot disable your own account", status_code=422)
+    return _change_users(request, current, lambda: set_disabled(workspace(request), name, disabled == "yes"))
+
+
+def _change_users(request: Request, current: auth.Session, change) -> Response:
+    """Apply one account change; a refused change shows the users page again with the reason (422)."""
     try:
-        set_disabled(workspace(request), name, disabled == "yes")
+        change()
     except UserError as exc:
         return _users_page(request, current, message=str(exc), status_code=422)
     return RedirectResponse("/admin/users", status_code=303)
