@@ -11,6 +11,7 @@ import textwrap
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -160,6 +161,13 @@ class Person:
     name: str
     signature: str
     fields: dict[str, str]
+
+
+# render_sheet hooks: people(rng, roles, font) -> Person; pen(rng, dpi) -> (gray, stroke);
+# writer(page, rng, font, text, cell, cap_frac, gray, stroke) (the signature of _write_text).
+PeopleSource = Callable[[random.Random, tuple[str, ...], str], Person]
+PenSource = Callable[[random.Random, int], tuple[int, int]]
+Writer = Callable[[Image.Image, random.Random, str, str, Box, float, int, int], None]
 
 
 # ---------------------------------------------------------------- fonts & text
@@ -564,18 +572,25 @@ def _overflow(rng: random.Random, index: int, statuses: list[str], layout: str) 
 
 
 def render_sheet(layout: str, *, seed: int, name_font: str | None = None, dpi: int = 300,
-                 returning: tuple[str, ...] = ()) -> tuple[Image.Image, SheetTruth]:
+                 returning: tuple[str, ...] = (), name_fonts: tuple[str, ...] = NAME_FONTS,
+                 people: PeopleSource | None = None, pen: PenSource | None = None,
+                 writer: Writer | None = None) -> tuple[Image.Image, SheetTruth]:
     """A clean, upright, grayscale ('L') letter-size (8.5x11 in) sheet at dpi, filled with synthetic handwriting.
 
     `returning` names people who already signed another sheet: they sign this one's first signed lines again
     (as a campaign sees it: the same person at two events), so the roster has duplicates to find.
+
+    Hooks (samples/handwriting.py uses them; the defaults draw exactly what they always did): `name_fonts` the
+    allowed name fonts, `people(rng, roles, font)` invents each line's signer, `pen(rng, dpi)` picks each line's
+    (ink gray, stroke) and `writer(...)` writes the name and fields (signatures keep their own path).
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
     rng = random.Random(f"{layout}:{seed}")
-    font_name = name_font or rng.choice(NAME_FONTS)
-    if font_name not in NAME_FONTS:
+    font_name = name_font or rng.choice(name_fonts)
+    if font_name not in name_fonts:
         raise ValueError(f"unknown name font {font_name!r}")
+    write = writer or _write_text
     page = Image.new("L", (round(PAGE_IN[0] * dpi), round(PAGE_IN[1] * dpi)), 255)
     if layout == "seed":
         form = _seed_form(page, dpi)
@@ -589,18 +604,18 @@ def render_sheet(layout: str, *, seed: int, name_font: str | None = None, dpi: i
     truths = []
     again = list(returning)
     for index, (line, status) in enumerate(zip(form, statuses)):
-        person = _person(rng, roles)
+        person = _person(rng, roles) if people is None else people(rng, roles, font_name)
         if status == "signed" and again:
             name = again.pop(0)
             person = Person(name, name.title() if name.isupper() else name, person.fields)
-        gray, stroke = _ink_gray(rng), rng.choice(stroke_choices)
+        gray, stroke = (_ink_gray(rng), rng.choice(stroke_choices)) if pen is None else pen(rng, dpi)
         writes_name = status in ("signed", "name_only", "struck")
         if writes_name:
             name_cap = rng.uniform(0.45, 0.6)
-            _write_text(page, rng, font_name, person.name, line.cells["name"], name_cap, gray, stroke)
+            write(page, rng, font_name, person.name, line.cells["name"], name_cap, gray, stroke)
             for role, value in person.fields.items():
                 if value:
-                    _write_text(page, rng, font_name, value, line.cells[role], name_cap * 0.8, gray, stroke)
+                    write(page, rng, font_name, value, line.cells[role], name_cap * 0.8, gray, stroke)
         if status in ("signed", "signature_only", "struck"):
             spill = _overflow(rng, index, statuses, layout)
             _write_signature(page, rng, person.signature, line.cells["signature"], spill, gray)
@@ -767,14 +782,25 @@ def write_eval_set(out_dir: Path, count: int, *, seed: int = 7) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: write the demo set, or a bench set with --bench N."""
+    """CLI: write the demo set, or a bench set with --bench N, or a handwriting eval split."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--bench", type=int, metavar="N", help="write N bench sheets instead of the demo set")
     parser.add_argument("--eval", type=int, metavar="N", help="write N varied evaluation sheets instead")
+    parser.add_argument("--handwriting-eval", type=int, metavar="N",
+                        help="write N sheets in unseen handwriting fonts (samples/handwriting.py) instead")
+    parser.add_argument("--split", choices=("calibration", "test"), help="font split for --handwriting-eval")
     parser.add_argument("--seed", type=int, default=1, help="bench/eval set seed")
     args = parser.parse_args(argv)
-    if args.eval is not None:
+    if args.handwriting_eval is not None:
+        if args.split is None:
+            parser.error("--handwriting-eval needs --split calibration|test")
+        from samples.handwriting import write_handwriting_eval_set
+
+        for path in write_handwriting_eval_set(args.out_dir, args.handwriting_eval, split=args.split,
+                                               seed=args.seed):
+            print(path)
+    elif args.eval is not None:
         for path in write_eval_set(args.out_dir, args.eval, seed=args.seed):
             print(path)
     elif args.bench is not None:
