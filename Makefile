@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 OUT := out
 
-.PHONY: setup system-deps browser-deps demo test bench bench-review eval samples clean
+.PHONY: setup system-deps browser-deps demo test bench bench-review eval calibrate samples clean
 
 setup: system-deps $(STAMP)
 
@@ -67,7 +67,11 @@ bench-review: setup
 
 # Accuracy on the samples and on a larger rendered set, written to ACCURACY.md.
 eval: setup
-	OMP_THREAD_LIMIT=1 $(BIN)/python bench/accuracy.py --eval-sheets 42 --out ACCURACY.md
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/accuracy.py --eval-sheets 42 --test-sheets 60 --out ACCURACY.md
+
+# Fit the recognizer's confidence on the calibration fonts (writes scanner/calibration.json; then run make eval).
+calibrate: setup
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/calibrate.py --sheets 60 --out scanner/calibration.json
 
 # Re-render the committed sample scans (deterministic: the same bytes every time).
 samples: setup

@@ -17,6 +17,10 @@ from typing import Annotated, Optional
 import typer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 3, 4
+EXIT_USAGE = 2
+RECOGNIZERS = ("pp-ocr", "tesseract")
+RecognizerOption = Annotated[str, typer.Option(
+    "--recognizer", help="What reads handwriting: pp-ocr (handwriting models, default) or tesseract (first version).")]
 
 app = typer.Typer(help="Read scanned petition signature sheets into verified per-line results.", no_args_is_help=True,
                   add_completion=False)
@@ -34,6 +38,7 @@ def read(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
     dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
     page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
+    recognizer: RecognizerOption = "pp-ocr",
 ) -> None:
     """Read every line of every sheet: status, name, confidence, review reasons → rows.csv."""
     from dataclasses import replace
@@ -44,7 +49,8 @@ def read(
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    job = ReadJob(settings=replace(ReadSettings(), page_timeout_s=page_timeout),
+    settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer))
+    job = ReadJob(settings=settings,
                   form=load_form(form) if form else None, debug_dir=str(debug_dir) if debug_dir else None)
     report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
     write_csv(rows_frame(report.pages), output)
@@ -65,6 +71,7 @@ def add(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
     dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
     page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
+    recognizer: RecognizerOption = "pp-ocr",
 ) -> None:
     """Add scans to the campaign workspace; files already there (by content) are skipped, an interrupted
     run is finished by running the same command again."""
@@ -77,7 +84,8 @@ def add(
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout)
+    settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout,
+                       recognizer=_recognizer(recognizer))
     job = ReadJob(settings=settings, form=load_form(form) if form else None)
     store = Workspace.open(workspace)
     try:
@@ -186,6 +194,23 @@ def user_add(
     typer.echo(f"added {role} {name} to {workspace}")
 
 
+def _recognizer(name: str):
+    """The recognizer asked for, loaded once here so that a missing model stops the run with install advice
+    before any page is read."""
+    from scanner.errors import SetupError
+    from scanner.fields import Recognizer, field_reader
+
+    if name not in RECOGNIZERS:
+        raise typer.BadParameter(f"choose {' or '.join(RECOGNIZERS)}", param_hint="--recognizer")
+    chosen = Recognizer(name)
+    try:
+        field_reader(chosen)
+    except SetupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    return chosen
+
+
 def _open_existing(workspace: Path):
     from pipeline.store import Workspace, WorkspaceError
 
@@ -261,27 +286,48 @@ def evaluate(
     rows: Annotated[Optional[Path], typer.Option("--rows", help="Score this rows.csv instead of reading the scans again.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
     by: Annotated[str, typer.Option("--by", help="Also break figures down by: file, layout, name_font or name_style.")] = "",
+    recognizer: Annotated[str, typer.Option("--recognizer", help="pp-ocr, tesseract, or both (side by side).")] = "pp-ocr",
 ) -> None:
-    """Accuracy against ground truth: lines, signatures, review rate, names, auto-accept precision."""
+    """Accuracy against ground truth: lines, signatures, review rate, names, auto-accept precision, and how
+    well name confidence is calibrated (predicted vs observed)."""
     import pandas as pd
 
-    from pipeline.batch import read_paths
-    from pipeline.evaluate import report, score, truth_frame
-    from pipeline.rows import rows_frame
+    from pipeline.evaluate import reliability, truth_frame
 
     truth = truth_frame(samples / "truth.json")
     if rows is not None:
-        frame = pd.read_csv(rows, keep_default_na=False, dtype=str)
+        frames = {"": pd.read_csv(rows, keep_default_na=False, dtype=str)}
     else:
-        paths = sorted(samples / name for name in truth["file"].unique())
-        frame = rows_frame(read_paths(paths, workers=workers, progress=_progress).pages)
-    typer.echo(report(score(frame, truth)))
+        names = RECOGNIZERS if recognizer == "both" else (recognizer,)
+        frames = {name: _read_for_eval(samples, truth, name, workers) for name in names}
+    for name, frame in frames.items():
+        heading = f"== recognizer: {name} ==\n" if len(frames) > 1 else ""
+        typer.echo(heading + _eval_report(frame, truth, by) + "\n\n" + reliability(frame, truth) + "\n")
+
+
+def _read_for_eval(samples: Path, truth, recognizer: str, workers: int):
+    from dataclasses import replace
+
+    from pipeline.batch import ReadJob, read_paths
+    from pipeline.rows import rows_frame
+    from scanner.read import ReadSettings
+
+    paths = sorted(samples / name for name in truth["file"].unique())
+    job = ReadJob(settings=replace(ReadSettings(), recognizer=_recognizer(recognizer)))
+    return rows_frame(read_paths(paths, job=job, workers=workers, progress=_progress).pages)
+
+
+def _eval_report(frame, truth, by: str) -> str:
+    from pipeline.evaluate import report, score
+
+    out = [report(score(frame, truth))]
     printed = truth[truth["name_style"] == "print"]
     if len(printed) and len(printed) < len(truth):
-        typer.echo("\n[print-style handwriting fonts]\n" + report(score(_same_pages(frame, printed), printed)))
+        out.append("\n[print-style handwriting fonts]\n" + report(score(_same_pages(frame, printed), printed)))
     if by:
         for key, part in truth.groupby(by):
-            typer.echo(f"\n[{by} = {key}]\n" + report(score(_same_pages(frame, part), part)))
+            out.append(f"\n[{by} = {key}]\n" + report(score(_same_pages(frame, part), part)))
+    return "\n".join(out)
 
 
 def _same_pages(frame, truth):

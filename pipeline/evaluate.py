@@ -56,6 +56,7 @@ def truth_frame(truth_path: Path) -> pd.DataFrame:
             for line in page["lines"]:
                 records.append({"file": file_name, "page": int(page["page"]), "line": int(line["line"]),
                                 "truth_status": line["status"], "truth_name": line["name"],
+                                "truth_fields": line.get("fields", {}),
                                 "layout": page.get("layout", ""), "name_font": page.get("name_font", ""),
                                 "name_style": page.get("name_style", "")})
     return pd.DataFrame.from_records(records)
@@ -122,3 +123,32 @@ def report(scores: Scores) -> str:
         f"auto-accept precision     {s.auto_accept_precision:.1%} ({s.names_auto_accepted_exact}/{s.names_auto_accepted})",
         f"auto-accept coverage      {s.auto_accept_coverage:.1%} of names",
     ])
+
+
+RELIABILITY_BINS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0001)
+
+
+def reliability(rows: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """Name confidence against how often the name was exactly right, per confidence bin; expected calibration
+    error (ECE, count-weighted |predicted - observed|) and the Brier score. Names the machine read only."""
+    keys = ["file", "page", "line"]
+    merged = truth.merge(rows.astype({"page": int, "line": int}), on=keys, how="inner")
+    named = merged[(merged["truth_name"] != "") & (merged["name"].fillna("").astype(str) != "")]
+    if named.empty:
+        return "calibration: no names read"
+    predicted = named["name_confidence"].astype(float).to_numpy()
+    observed = [same_name(r, t) for r, t in zip(named["name"], named["truth_name"])]
+    out = ["name confidence calibration (predicted vs observed exact)",
+           "bin          names  predicted  observed"]
+    ece = 0.0
+    for low, high in zip(RELIABILITY_BINS, RELIABILITY_BINS[1:]):
+        inside = [(p, o) for p, o in zip(predicted, observed) if low <= p < high]
+        if not inside:
+            continue
+        mean_p = sum(p for p, _ in inside) / len(inside)
+        mean_o = sum(o for _, o in inside) / len(inside)
+        ece += len(inside) * abs(mean_p - mean_o)
+        out.append(f"{low:.2f}-{min(high, 1.0):.2f}  {len(inside):6d}  {mean_p:9.3f}  {mean_o:8.3f}")
+    brier = sum((p - o) ** 2 for p, o in zip(predicted, observed)) / len(predicted)
+    out.append(f"ECE {ece / len(predicted):.3f}  Brier {brier:.3f}  ({len(predicted)} names read)")
+    return "\n".join(out)

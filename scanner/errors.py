@@ -39,3 +39,11 @@ class NoTableFound(SheetError):
 class PageTimedOut(SheetError):
     status = PageStatus.TIMED_OUT
     advice = "the page took too long to read; rescan it at 300 dpi or lower, or read it alone with a longer --page-timeout"
+
+
+class SetupError(Exception):
+    """Something missing from this machine (a model, a language file), not from the input: says how to install it."""
+
+
+class RecognizerMissing(SetupError):
+    """The handwriting recognizer's package or model files are not installed."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 UNKNOWN_PART_FACTOR = 0.75
@@ -34,6 +34,57 @@ def known_names() -> frozenset[str]:
             if not line.startswith("#") and len(line) > 30:
                 names |= {fold(part) for part in re.split(r"[+\- ]", line[3:29].strip()) if part}
     return frozenset(names)
+
+
+# Census surnames below this rank are rare (one person in ~100,000); a rare list name earns half the bonus.
+COMMON_SURNAME_RANK = 20_000
+
+
+@cache
+def _weights() -> dict[str, float]:
+    """Folded name -> 1.0 (common first or last name) or 0.5 (a rare Census surname)."""
+    weights: dict[str, float] = {name: 1.0 for name in known_names()}
+    census = _package_dir("names")
+    path = census / "dist.all.last" if census is not None else None
+    if path is not None and path.is_file():
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if len(fields) == 4 and int(fields[3]) > COMMON_SURNAME_RANK and fields[0].casefold() in weights:
+                weights[fields[0].casefold()] = 0.5
+    return weights
+
+
+def name_weight(part: str) -> float:
+    """How much a name list vouches for one name part: 1 common, 0.5 rare, 0 unknown."""
+    return _weights().get(fold(part), 0.0)
+
+
+@cache
+def _blocks() -> dict[tuple[int, str], tuple[str, ...]]:
+    """Known names by (length, first letter) and by (length, last two letters): a misread keeps one end of
+    the word (a lost first letter keeps the end), so a near name shares a block with it."""
+    blocks: dict[tuple[int, str], set[str]] = {}
+    for name in known_names():
+        blocks.setdefault((len(name), name[:1]), set()).add(name)
+        blocks.setdefault((len(name), "~" + name[-2:]), set()).add(name)
+    return {key: tuple(sorted(names)) for key, names in blocks.items()}
+
+
+@lru_cache(maxsize=4096)
+def near_names(folded: str, *, limit: int = 6) -> tuple[str, ...]:
+    """Known names one edit away (two for longer words), commonest first: the spellings a misread is likely
+    to have come from. Compared only within the word's blocks (rapidfuzz's bit-parallel Levenshtein)."""
+    from rapidfuzz import distance, process
+
+    reach = 1 if len(folded) <= 5 else 2
+    found: dict[str, int] = {}
+    for length in range(len(folded) - reach, len(folded) + reach + 1):
+        for key in ((length, folded[:1]), (length, "~" + folded[-2:])):
+            for name, edits, _ in process.extract(folded, _blocks().get(key, ()), scorer=distance.Levenshtein.distance,
+                                                  score_cutoff=reach, limit=limit * 3):
+                found[name] = int(edits)
+    ranked = sorted((edits, -name_weight(name), name) for name, edits in found.items())
+    return tuple(name for _, _, name in ranked[:limit])
 
 
 def fold(text: str) -> str:

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from scanner.errors import SetupError
+
 
 class TextKind(str, enum.Enum):
     """Which alphabet and segmentation a field is read with."""
@@ -60,7 +62,7 @@ class OcrEngine(Protocol):
     def read_line(self, image: np.ndarray, *, kind: TextKind) -> OcrResult: ...
 
 
-class TessdataMissing(RuntimeError):
+class TessdataMissing(SetupError):
     """No eng.traineddata on this machine."""
 
 

@@ -14,14 +14,14 @@ import numpy as np
 
 from scanner import ingest
 from scanner.debug import DebugWriter
-from scanner.errors import PageTimedOut, SheetError
+from scanner.errors import PageTimedOut, SetupError, SheetError
+from scanner.fields import FieldReader, Recognizer, TesseractFieldReader, field_reader
 from scanner.grid import Grid, Masks, find_table, number_column_side, ruling_masks
 from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
 from scanner.normalize import Settings as NormalizeSettings
 from scanner.normalize import half_turn, level, needs_half_turn, normalize
 from scanner.ocr import OcrEngine, TextKind, default_engine
 from scanner.roles import build_layout
-from scanner.textread import read_field
 from scanner.types import (
     TEXT_ROLES, Box, InkMeasure, LineCrops, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
     ReviewReason, Role, SheetLayout, TextRead, UprightPage,
@@ -39,18 +39,25 @@ class ReadSettings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     keep_crops: bool = False  # PNG crops per line, for the workspace and the review app
     page_timeout_s: float = 0.0  # 0 = no limit; otherwise a page that takes longer becomes TIMED_OUT
-    accept_name_confidence: float = 0.85  # below this a name goes to review (eval set: 98.9% precise above it)
+    recognizer: Recognizer = Recognizer.PP_OCR  # what reads handwriting; printed text is always Tesseract's
+    accept_name_confidence: float | None = None  # None: the recognizer's calibrated threshold (>= 99% precise)
 
 
 def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), form=None,
                    debug_dir: str | None = None, engine: OcrEngine | None = None) -> PageResult:
-    """Load and read one page; every failure becomes a PageResult with a status and a message."""
+    """Load and read one page; every failure becomes a PageResult with a status and a message.
+
+    `engine` reads printed text (Tesseract in this process unless given); with the Tesseract recognizer it
+    reads the handwriting too (the naive baseline in `make bench` passes a process-per-call engine)."""
     started = time.perf_counter()
     try:
         with _time_limit(settings.page_timeout_s, ref):
             page = ingest.load_page(ref)
+            engine = engine or default_engine()
             result = read_page(page, settings=settings, form=form, debug=DebugWriter.for_page(debug_dir, ref),
-                               engine=engine or default_engine())
+                               engine=engine, reader=reader_for(settings, engine))
+    except SetupError as exc:
+        result = PageResult(ref, PageStatus.FAILED, f"{ref.file_name} page {ref.page}: {exc}")
     except SheetError as exc:
         message = str(exc) if str(exc).startswith(ref.file_name) else f"{ref.file_name} page {ref.page}: {exc}"
         result = PageResult(ref, exc.status, message)
@@ -83,7 +90,15 @@ def _time_limit(seconds: float, ref: PageRef):
         signal.signal(signal.SIGALRM, previous)
 
 
-def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine) -> PageResult:
+def reader_for(settings: ReadSettings, engine: OcrEngine) -> FieldReader:
+    """The handwriting reader settings ask for; Tesseract's uses the given engine (the bench's baseline)."""
+    if settings.recognizer is Recognizer.TESSERACT:
+        return TesseractFieldReader(engine)
+    return field_reader(settings.recognizer)
+
+
+def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine,
+              reader: FieldReader) -> PageResult:
     """The reading of one decoded page (raises SheetError subclasses for pages that have no table)."""
     if form is not None:
         upright = normalize(page, settings=settings.normalize)
@@ -96,7 +111,7 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
     ink = masks.ink
     writing = handwriting_mask(ink, masks, layout)
     strokes = group_strokes(writing, layout)
-    readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, engine) for i in range(len(layout.lines)))
+    readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, reader) for i in range(len(layout.lines)))
     debug.overlays(gray, layout, readings)
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
     crops = line_crops(gray, layout) if settings.keep_crops else ()
@@ -118,7 +133,7 @@ def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage,
 
 
 def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout, settings: ReadSettings,
-               engine: OcrEngine) -> LineReading:
+               reader: FieldReader) -> LineReading:
     line = layout.lines[index]
     name_index = _field_index(layout, Role.NAME)
     signature_index = _field_index(layout, Role.SIGNATURE)
@@ -127,14 +142,15 @@ def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout,
     struck = find_strike(writing, layout, index)
     name = TextRead("", 0.0)
     if name_ink.presence is not Presence.ABSENT and not struck:
-        name = _read_text(gray, strokes, layout, index, name_index, TextKind.NAME, settings, engine)
+        name = _read_text(gray, strokes, layout, index, name_index, TextKind.NAME, reader)
     fields: dict[Role, TextRead] = {}
     for role in TEXT_ROLES:
         field_index = _field_index(layout, role)
         if field_index is not None:
-            fields[role] = _read_text(gray, strokes, layout, index, field_index, _KIND_OF_ROLE[role], settings, engine)
+            fields[role] = _read_text(gray, strokes, layout, index, field_index, _KIND_OF_ROLE[role], reader)
     status = decide_status(name_ink.presence, signature.presence, struck)
-    reasons = review_reasons(status, name_ink.presence, signature.presence, name, settings)
+    accept_at = settings.accept_name_confidence if settings.accept_name_confidence is not None else reader.accept_name_at
+    reasons = review_reasons(status, name_ink.presence, signature.presence, name, accept_at)
     if layout.guessed_roles:
         reasons += (ReviewReason.LAYOUT_GUESSED,)
     return LineReading(line.number, status, name, fields, signature, name_ink, struck, bool(reasons), reasons)
@@ -158,7 +174,7 @@ def decide_status(name: Presence, signature: Presence, struck: bool) -> LineStat
 
 
 def review_reasons(status: LineStatus, name: Presence, signature: Presence, read: TextRead,
-                   settings: ReadSettings) -> tuple[ReviewReason, ...]:
+                   accept_at: float) -> tuple[ReviewReason, ...]:
     """Why a volunteer should look at this line (empty: the machine's verdict stands)."""
     reasons: list[ReviewReason] = []
     if signature is Presence.MARGINAL:
@@ -175,7 +191,7 @@ def review_reasons(status: LineStatus, name: Presence, signature: Presence, read
         case LineStatus.SIGNED | LineStatus.UNCERTAIN | LineStatus.BLANK:
             pass
     if status in (LineStatus.SIGNED, LineStatus.NAME_ONLY, LineStatus.UNCERTAIN) and name is not Presence.ABSENT:
-        if read.confidence < settings.accept_name_confidence:
+        if read.confidence < accept_at:
             reasons.append(ReviewReason.LOW_NAME_CONFIDENCE)
     return tuple(reasons)
 
@@ -194,7 +210,7 @@ def _measure(strokes: Strokes, layout: SheetLayout, line_index: int, field_index
 
 
 def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, field_index: int | None,
-               kind: TextKind, settings: ReadSettings, engine: OcrEngine) -> TextRead:
+               kind: TextKind, reader: FieldReader) -> TextRead:
     if field_index is None:
         return TextRead("", 0.0)
     cell_index = line_index * len(layout.fields) + field_index
@@ -202,7 +218,7 @@ def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, fie
     if found is None:
         return TextRead("", 0.0)
     mask, box = found
-    return read_field(_clean_crop(gray, mask, box), kind, engine)
+    return reader.read(_clean_crop(gray, mask, box), kind)
 
 
 def _clean_crop(gray: np.ndarray, mask: np.ndarray, box) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -163,6 +163,7 @@ class InkMeasure:
 class TextRead:
     text: str
     confidence: float  # 0..1, calibrated so that high means "exactly right"
+    evidence: object = field(default=None, compare=False, repr=False)  # what the confidence came from (calibration)
 
 
 @dataclass(frozen=True)

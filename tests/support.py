@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from samples import render
 from scanner.debug import DebugWriter
 from scanner.ocr import OcrEngine, default_engine
-from scanner.read import ReadSettings, read_page
+from scanner.read import ReadSettings, read_page, reader_for
 from scanner.types import Page, PageRef, PageResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +33,11 @@ def page_from_array(gray: np.ndarray, *, name: str = "memory.png", dpi: float = 
 
 def read_gray(gray: np.ndarray, *, form=None, engine: OcrEngine | None = None,
               settings: ReadSettings = ReadSettings()) -> PageResult:
-    """Read one in-memory page with the real reader (and real Tesseract unless an engine is given)."""
+    """Read one in-memory page with the real reader (real Tesseract for print unless an engine is given, and
+    the recognizer the settings name for handwriting)."""
+    engine = engine or default_engine()
     return read_page(page_from_array(gray), settings=settings, form=form, debug=DebugWriter(None, "test"),
-                     engine=engine or default_engine())
+                     engine=engine, reader=reader_for(settings, engine))
 
 
 def to_gray(image: Image.Image) -> np.ndarray:

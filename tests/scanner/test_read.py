@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from scanner.ocr import OcrResult, TextKind
+from scanner.fields import TESSERACT_ACCEPT_AT
 from scanner.read import ReadSettings, decide_status, review_reasons
 from scanner.textread import looks_like_name, text_confidence, tidy_text
 from scanner.types import LineStatus, Presence, ReviewReason, TextRead
@@ -27,7 +28,7 @@ def test_decide_status_table(name, signature):
     assert decide_status(name, signature, True) is S.STRUCK
 
 
-ACCEPT = ReadSettings().accept_name_confidence
+ACCEPT = 0.9
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ ACCEPT = ReadSettings().accept_name_confidence
     ],
 )
 def test_review_reasons_table(status, name, signature, confidence, reasons):
-    found = review_reasons(status, name, signature, TextRead("x", confidence), ReadSettings())
+    found = review_reasons(status, name, signature, TextRead("x", confidence), ACCEPT)
     assert set(found) == reasons
     assert len(found) == len(set(found))
 
@@ -58,7 +59,7 @@ def test_every_non_routine_status_goes_to_review(name, signature, struck):
     """Only signed and blank lines may be accepted by the machine alone."""
     status = decide_status(name, signature, struck)
     for confidence in (0.0, 0.5, 1.0):
-        reasons = review_reasons(status, name, signature, TextRead("Ana Reyes", confidence), ReadSettings())
+        reasons = review_reasons(status, name, signature, TextRead("Ana Reyes", confidence), ACCEPT)
         if status not in (S.SIGNED, S.BLANK):
             assert reasons, (status, confidence)
         if Presence.MARGINAL in (name, signature):
@@ -101,7 +102,7 @@ def test_text_confidence_drops_when_reads_disagree():
     alone = text_confidence("Maria Lopez", _reads(1), 3, TextKind.NAME)
     assert 0.9 <= unanimous <= 1.0
     assert alone < majority < unanimous
-    assert majority < ReadSettings().accept_name_confidence
+    assert majority < TESSERACT_ACCEPT_AT
 
 
 def test_text_confidence_drops_for_weak_words_and_non_names():

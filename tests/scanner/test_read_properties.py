@@ -7,6 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from samples.render import degrade
+from scanner.fields import field_reader
 from scanner.read import ReadSettings
 from tests.support import read_gray, to_gray
 
@@ -28,7 +29,7 @@ def _assert_reads_like_upright(sheets, image) -> None:
     assert wrong == []
     # ...and no extra review either: the same status on every line.
     assert [(r.line, r.status.value) for r in result.lines] == [(r.line, r.status.value) for r in upright.lines]
-    confident = ReadSettings().accept_name_confidence
+    confident = field_reader(ReadSettings().recognizer).accept_name_at
     for before, after in zip(upright.lines, result.lines):
         if before.name.confidence >= confident:
             assert after.name.text == before.name.text, before.line
