@@ -289,10 +289,12 @@ def evaluate(
     recognizer: Annotated[str, typer.Option("--recognizer", help="pp-ocr, tesseract, or both (side by side).")] = "pp-ocr",
 ) -> None:
     """Accuracy against ground truth: lines, signatures, review rate, names, auto-accept precision, and how
-    well name confidence is calibrated (predicted vs observed)."""
+    well name confidence is calibrated (predicted vs observed); with repeat signers in the truth (person ids),
+    how well the roster finds them (pairwise precision, recall, F1)."""
     import pandas as pd
 
     from pipeline.evaluate import reliability, truth_frame
+    from pipeline.roster_eval import roster_section
 
     truth = truth_frame(samples / "truth.json")
     if rows is not None:
@@ -302,7 +304,9 @@ def evaluate(
         frames = {name: _read_for_eval(samples, truth, name, workers) for name in names}
     for name, frame in frames.items():
         heading = f"== recognizer: {name} ==\n" if len(frames) > 1 else ""
-        typer.echo(heading + _eval_report(frame, truth, by) + "\n\n" + reliability(frame, truth) + "\n")
+        roster = roster_section(frame, truth, samples / "truth.json")  # "" unless the truth has repeat signers
+        typer.echo(heading + _eval_report(frame, truth, by) + "\n\n" + reliability(frame, truth) + "\n"
+                   + (f"\n{roster}\n" if roster else ""))
 
 
 def _read_for_eval(samples: Path, truth, recognizer: str, workers: int):

@@ -13,11 +13,17 @@ README there), never from real people's writing, and every name is an invented p
   renderer's own signature path.
 - write_handwriting_eval_set(out_dir, count, split=, seed=): sheets + truth.json in the shared format, with
   page keys "split" and the font's "name_style", and line keys "ink" and "spacing".
+- repeat_share= (0 by default: no repeats, and the same bytes as before the option existed): about that share of
+  the signed lines are people who signed an earlier sheet of the set, written as people vary (the same name, the
+  other case, a middle initial added or dropped, a nickname) in that sheet's own hand, with their own address,
+  zip and e-mail. truth.json then gives every line with a name a "person" id ("p0042", the same person on every
+  sheet however the name is spelt) and a "repeat" key (how the name was varied, "" for a first appearance), so
+  the roster's deduplication can be scored (pipeline/roster_eval.py).
 
 A font lacking a glyph never draws a box: a name with a letter the font lacks is written without accents
 ("Nguyễn Văn An" -> "Nguyen Van An", as people do), and the truth records what was drawn.
 
-    python samples/render.py OUT --handwriting-eval N --split calibration|test [--seed S]
+    python samples/render.py OUT --handwriting-eval N --split calibration|test [--seed S] [--repeat-share 0.25]
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import hashlib
 import json
 import math
 import random
+import string
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -510,6 +517,133 @@ def _pen_width(canvas: np.ndarray, font_name: str, size_px: float, pen_px: float
     return cv2.dilate(canvas, kernel) if radius > 0 else cv2.erode(canvas, kernel)
 
 
+# ---------------------------------------------------------------- people who sign again
+
+# Short forms of given names in the pools above, as a repeat signer may write them. All are in the `nicknames`
+# package's table (what the roster's matcher consults), except OTHER_SHORT_FORMS: common ones it lacks, which
+# people write all the same.
+NICKNAMES = {
+    "Aaron": "Ron", "Abigail": "Abby", "Beatrice": "Bea", "Brittany": "Britt", "Caleb": "Cal", "David": "Dave",
+    "Débora": "Debbie", "Emily": "Emmy", "Evelyn": "Eve", "Gabriel": "Gabe", "Henry": "Hank", "Isaac": "Ike",
+    "Jessica": "Jess", "Jo-Anne": "Jo", "Julián": "Jules", "Kimberly": "Kim", "Leilani": "Lani", "Lucas": "Luke",
+    "Lucia": "Lucy", "Lucía": "Lucy", "Martín": "Marty", "Martina": "Tina", "Megan": "Meg", "Miriam": "Mimi",
+    "Natasha": "Tasha", "Nicolás": "Nico", "Olivia": "Ollie", "Patrícia": "Patty", "Rebecca": "Becky",
+    "Samuel": "Sam", "Sebastián": "Seb", "Valentina": "Val", "Víctor": "Vic", "Ángela": "Angie", "Ashley": "Ash",
+    "Emma": "Em", "Esther": "Essie", "Giovanni": "Gio", "Kayla": "Kay", "Miguel": "Mike", "Mildred": "Milly",
+    "Rafaela": "Rafa", "Verónica": "Ronnie",
+}
+OTHER_SHORT_FORMS = {
+    "Alejandro": "Alex", "Alessandro": "Sandro", "Concepción": "Concha", "Dmitri": "Dima", "Dolores": "Lola",
+    "Francesca": "Frankie", "Frédéric": "Fred", "Guadalupe": "Lupe", "Guillermo": "Memo", "Javier": "Javi",
+    "Jesús": "Chuy", "Jose": "Pepe", "José": "Pepe", "Katarzyna": "Kasia", "Małgorzata": "Gosia", "Matteo": "Matt",
+    "Tomáš": "Tom",
+}
+SHORT_FORMS = {**render._NICKNAMES, **NICKNAMES, **OTHER_SHORT_FORMS}  # noqa: SLF001
+# How a repeat signer's name differs from their first signature (weights). Only about one signer in fourteen has
+# a given name with a short form here, so the nickname kind brings those few back more often than others.
+REPEAT_KINDS = {"same": 30, "case": 25, "middle": 25, "nickname": 20}
+
+
+def _cased(first_part: str, last_part: str, case: str, family_first: bool) -> str:
+    if case in ("caps", "spaced_caps"):
+        first_part, last_part = first_part.upper(), last_part.upper()
+    elif case == "lower":
+        first_part, last_part = first_part.lower(), last_part.lower()
+    elif case == "mixed" and not family_first:  # "Maria GARCIA": the family name in capitals
+        last_part = last_part.upper()
+    return f"{first_part} {last_part}"
+
+
+@dataclass
+class Signer:
+    """One invented person of a set: the parts of their name, the case they wrote it in, and their address, zip
+    and e-mail as first written. `id` ("p0042") is given when a line of theirs first carries their name."""
+
+    given: str
+    family: str
+    family_first: bool
+    middle: str  # " R.", " R" or ""
+    suffix: str  # " Jr." or ""
+    case: str  # as_is, caps, spaced_caps, lower or mixed
+    fields: dict[str, str] = field(default_factory=dict)
+    id: str = ""
+
+    def written(self) -> str:
+        """The name as this writer writes it (before the font's glyph check)."""
+        if self.family_first:
+            return _cased(self.family, self.given, self.case, True)
+        return _cased(self.given + self.middle, self.family + self.suffix, self.case, False)
+
+    def can_vary(self, kind: str, connected: bool) -> bool:
+        """Whether `kind` makes a visible change for this person in a hand (connected: no block capitals)."""
+        if kind == "case":
+            return not (connected and self.case == "as_is")  # a joined-up hand writes no block capitals
+        if kind == "middle":
+            return not self.family_first
+        if kind == "nickname":
+            return not self.family_first and self.given in SHORT_FORMS
+        return True
+
+    def varied(self, kind: str, rng: random.Random, *, connected: bool) -> Signer:
+        """How they write their name on another sheet: `kind` of REPEAT_KINDS, in a hand that may be connected."""
+        out = replace(self, fields=self.fields)
+        if kind == "case":  # capitals become mixed case, anything else capitals
+            out.case = ("mixed" if rng.random() < 0.3 else "as_is") if self.case in ("caps", "spaced_caps") else "caps"
+        elif kind == "middle" and self.middle:
+            out.middle = ""
+        elif kind == "middle":
+            out.middle = f" {rng.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.8 else f" {rng.choice('ACDJMRS')}"
+        elif kind == "nickname":
+            out.given = SHORT_FORMS[self.given]
+        if connected and out.case != "lower":
+            out.case = "as_is"  # as in HandwritingSource.person: no joined-up block capitals
+        return out
+
+
+class Repeats:
+    """Who signs again across one set: on every sheet after the first, each line is, with probability `chance`,
+    someone who signed an earlier sheet (not yet on this one), varied by a REPEAT_KINDS kind that applies to them.
+    Draws come from its own rng, so the sheets' own draws stay as they were."""
+
+    def __init__(self, chance: float, rng: random.Random) -> None:
+        self.chance = chance
+        self.rng = rng
+        self.pool: list[Signer] = []  # everyone who signed a sheet so far, in order
+        self._pooled: set[str] = set()
+        self._here: set[str] = set()  # ids already on the sheet being written
+        self._returns: dict[str, int] = {}  # id -> times picked to come back
+        self._count = 0
+
+    def pick(self, font_name: str) -> tuple[Signer, str] | None:
+        if not self.pool or self.rng.random() >= self.chance:
+            return None
+        connected = EVAL_FONT_INFO[font_name].connected
+        kind = self.rng.choices(list(REPEAT_KINDS), weights=list(REPEAT_KINDS.values()))[0]
+        free = [s for s in self.pool if s.id not in self._here]
+        fits = [s for s in free if s.can_vary(kind, connected)]
+        if not fits:
+            kind, fits = "same", free
+        if not fits:
+            return None
+        # Someone who came back already is less likely to again: no one piles up sightings (pairs grow as n^2).
+        signer = self.rng.choices(fits, weights=[1 / (1 + self._returns.get(s.id, 0)) ** 3 for s in fits])[0]
+        self._returns[signer.id] = self._returns.get(signer.id, 0) + 1
+        self._here.add(signer.id)
+        return signer, kind
+
+    def settle(self, truth: render.SheetTruth, source: HandwritingSource) -> None:
+        """After a sheet: a person id (and repeat kind) on every line with a name; its signers join the pool."""
+        for line, extra, (signer, kind) in zip(truth.lines, source.lines, source.signers, strict=True):
+            if line.name and not signer.id:
+                self._count += 1
+                signer.id = f"p{self._count:04d}"
+            extra["person"], extra["repeat"] = (signer.id, kind) if line.name else ("", "")
+            if line.status == "signed" and signer.id not in self._pooled:
+                self._pooled.add(signer.id)
+                self.pool.append(signer)
+        self._here = set()
+
+
 # ---------------------------------------------------------------- hooks for render.render_sheet
 
 
@@ -517,14 +651,17 @@ class HandwritingSource:
     """The people=, pen= and writer= hooks of render.render_sheet, sharing one writer's state per line.
 
     render_sheet calls, for each form line in order: people() once, pen() once, then writer() for the name and
-    each field. `lines` records each line's ink and spacing (for the truth file)."""
+    each field. `lines` records each line's ink and spacing (for the truth file). With `repeats`, some lines are
+    people who signed an earlier sheet, and `signers` records each line's person and repeat kind ("" if new)."""
 
-    def __init__(self, dpi: int) -> None:
+    def __init__(self, dpi: int, repeats: Repeats | None = None) -> None:
         self.dpi = dpi
         self._spacing = "normal"
         self._name = ""
         self._hand: Hand | None = None
+        self._repeats = repeats
         self.lines: list[dict[str, str]] = []
+        self.signers: list[tuple[Signer, str]] = []
 
     # people(rng, roles, font_name) -> Person
     def person(self, rng: random.Random, roles: tuple[str, ...], font_name: str) -> render.Person:
@@ -539,24 +676,58 @@ class HandwritingSource:
         case = rng.choices(("as_is", "caps", "spaced_caps", "lower", "mixed"), weights=(52, 28, 8, 5, 7))[0]
         if EVAL_FONT_INFO[font_name].connected and case != "lower":
             case = "as_is"  # nobody joins up block capitals: semi-cursive writers write names as they are
-        first_part, last_part = (family, given) if family_first else (given + middle, family + suffix)
-        if case in ("caps", "spaced_caps"):
-            first_part, last_part = first_part.upper(), last_part.upper()
-        elif case == "lower":
-            first_part, last_part = first_part.lower(), last_part.lower()
-        elif case == "mixed" and not family_first:  # "Maria GARCIA": the family name in capitals
-            last_part = last_part.upper()
-        name = drawable(f"{first_part} {last_part}", font_name)
+        signer = Signer(given, family, family_first, middle, suffix, case)
+        name = drawable(signer.written(), font_name)
         self._spacing = ("spaced_caps" if case == "spaced_caps" else
                          "run_together" if rng.random() < 0.08 else "normal")
         self._name = name
+        signature = self._signature(rng, name, suffix)
+        written = {role: self._field(rng, role, given, family, case) for role in roles}
+        person = render.Person(name, signature, {role: drawable(v, font_name) for role, v in written.items()})
+        if self._repeats is None:
+            return person
+        signer.fields.update({role: value for role, value in written.items() if role != "date"})
+        chosen = self._repeats.pick(font_name)
+        if chosen is None:
+            self.signers.append((signer, ""))
+            return person
+        return self._again(*chosen, person, roles, font_name)
+
+    def _signature(self, rng: random.Random, name: str, suffix: str) -> str:
         signature = name.title() if name.isupper() else name
         if rng.random() < 0.35:  # "J. Rousseau": an initial and the family name (never the suffix)
             words = signature.split()
             family_word = words[-2] if suffix and len(words) > 2 else words[-1]
             signature = f"{words[0][0]}. {family_word}"
-        signature = drawable(signature, *render.SIGNATURE_FONTS)
-        fields = {role: drawable(self._field(rng, role, given, family, case), font_name) for role in roles}
+        return drawable(signature, *render.SIGNATURE_FONTS)
+
+    def _again(self, signer: Signer, kind: str, fresh: render.Person, roles: tuple[str, ...],
+               font_name: str) -> render.Person:
+        """`signer` (who signed an earlier sheet) writes this line, varied by `kind`; the date is this line's own,
+        the address, zip and e-mail theirs (an e-mail is sometimes left out)."""
+        assert self._repeats is not None
+        rng = self._repeats.rng
+        written = signer.varied(kind, rng, connected=EVAL_FONT_INFO[font_name].connected)
+        name = drawable(written.written(), font_name)
+        self._spacing = ("spaced_caps" if written.case == "spaced_caps" else
+                         "run_together" if rng.random() < 0.08 else "normal")
+        self._name = name
+        signature = self._signature(rng, name, written.suffix)
+        caps = written.case in ("caps", "spaced_caps")
+        fields = {}
+        for role in roles:
+            if role == "date":
+                fields[role] = fresh.fields[role]
+                continue
+            if role not in signer.fields:  # first time this person is asked for it
+                signer.fields[role] = self._field(rng, role, signer.given, signer.family, "as_is")
+            value = signer.fields[role]
+            if role == "address":
+                value = value.upper() if caps else string.capwords(value) if value.isupper() else value
+            elif role == "email" and value and rng.random() < 0.1:
+                value = ""
+            fields[role] = drawable(value, font_name)
+        self.signers.append((signer, kind))
         return render.Person(name, signature, fields)
 
     def _field(self, rng: random.Random, role: str, given: str, family: str, case: str) -> str:
@@ -640,14 +811,17 @@ class HandwritingSource:
         render._stamp(page, ink.mask, x, baseline - ink.baseline, gray)
 
 
-def render_handwriting_sheet(layout: str, *, seed: int, font: str, dpi: int = 300
+def render_handwriting_sheet(layout: str, *, seed: int, font: str, dpi: int = 300, repeats: Repeats | None = None
                              ) -> tuple[Image.Image, render.SheetTruth, list[dict[str, str]]]:
-    """One clean sheet written with an eval font; returns (image, truth, per-line ink/spacing)."""
+    """One clean sheet written with an eval font; returns (image, truth, per-line ink/spacing, and with
+    `repeats` the line's person id and repeat kind)."""
     if font not in EVAL_FONT_INFO:
         raise ValueError(f"unknown eval font {font!r}")
-    source = HandwritingSource(dpi)
+    source = HandwritingSource(dpi, repeats)
     image, truth = render.render_sheet(layout, seed=seed, name_font=font, dpi=dpi, name_fonts=(font,),
                                        people=source.person, pen=source.pen, writer=source.write)
+    if repeats is not None:
+        repeats.settle(truth, source)
     return image, truth, source.lines
 
 
@@ -667,14 +841,26 @@ def page_json(page: int, truth: render.SheetTruth, split: str, lines: list[dict[
     for line, extra in zip(doc["lines"], lines):  # type: ignore[arg-type]
         line["ink"] = extra["ink"]  # also the ink of the line's signature, strike or stray mark
         line["spacing"] = extra["spacing"] if line["name"] else ""
+        if "person" in extra:  # sets with repeat signers only
+            line["person"], line["repeat"] = extra["person"], extra["repeat"]
     return doc
 
 
-def write_handwriting_eval_set(out_dir: Path, count: int, *, split: str, seed: int = 1) -> list[Path]:
+def write_handwriting_eval_set(out_dir: Path, count: int, *, split: str, seed: int = 1,
+                               repeat_share: float = 0.0) -> list[Path]:
     """count sheets written only with the split's fonts (cycling layouts and fonts), degraded like a real
-    intake (skew, quarter turns, noise, blur, shadow, ~20% phone photos, 200/300 dpi) + truth.json."""
+    intake (skew, quarter turns, noise, blur, shadow, ~20% phone photos, 200/300 dpi) + truth.json.
+
+    repeat_share > 0: about that share of the signed lines are people who signed an earlier sheet (none on the
+    first sheet, so later sheets get a little more), and truth.json gains per-line "person" and "repeat" keys."""
     if split not in EVAL_FONTS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    if not 0.0 <= repeat_share < 1.0:
+        raise ValueError(f"repeat_share must be in [0, 1), not {repeat_share}")
+    repeats = None
+    if repeat_share > 0 and count > 1:
+        chance = min(1.0, repeat_share * count / (count - 1))
+        repeats = Repeats(chance, random.Random(f"handwriting-eval-repeats:{split}:{seed}:{repeat_share}"))
     fonts = EVAL_FONTS[split]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -690,7 +876,7 @@ def write_handwriting_eval_set(out_dir: Path, count: int, *, split: str, seed: i
                        rotate_quarters=0 if photo else rng.choice((0,) * 9 + (1, 2, 3)),  # a quarter turned
                        noise=rng.random() < 0.5, blur=rng.random() < 0.3, shadow=rng.random() < 0.3, photo=photo)
         dpi = rng.choice((200, 300))
-        image, truth, lines = render_handwriting_sheet(layout, seed=sheet_seed, font=font, dpi=dpi)
+        image, truth, lines = render_handwriting_sheet(layout, seed=sheet_seed, font=font, dpi=dpi, repeats=repeats)
         image, truth = render.degrade(image, truth, seed=sheet_seed % 2**32, **options)  # type: ignore[arg-type]
         name = f"hw_{split}_{i + 1:04d}_{layout}.{'jpg' if photo else 'png'}"
         if photo:
@@ -700,6 +886,9 @@ def write_handwriting_eval_set(out_dir: Path, count: int, *, split: str, seed: i
             image.save(out_dir / name, dpi=(truth.dpi, truth.dpi))
         pages[name] = {"pages": [page_json(1, truth, split, lines)]}
         paths.append(out_dir / name)
-    doc = {"version": 1, "split": split, "seed": seed, "files": pages}
+    doc: dict[str, object] = {"version": 1, "split": split, "seed": seed}
+    if repeat_share > 0:
+        doc["repeat_share"] = repeat_share
+    doc["files"] = pages
     (out_dir / "truth.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return paths

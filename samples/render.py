@@ -791,14 +791,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="write N sheets in unseen handwriting fonts (samples/handwriting.py) instead")
     parser.add_argument("--split", choices=("calibration", "test"), help="font split for --handwriting-eval")
     parser.add_argument("--seed", type=int, default=1, help="bench/eval set seed")
+    parser.add_argument("--repeat-share", type=float, default=0.0, metavar="F",
+                        help="--handwriting-eval: about this share of signed lines are people who signed an "
+                             "earlier sheet (truth gets person ids)")
     args = parser.parse_args(argv)
+    if args.repeat_share and args.handwriting_eval is None:
+        parser.error("--repeat-share goes with --handwriting-eval")
     if args.handwriting_eval is not None:
         if args.split is None:
             parser.error("--handwriting-eval needs --split calibration|test")
         from samples.handwriting import write_handwriting_eval_set
 
         for path in write_handwriting_eval_set(args.out_dir, args.handwriting_eval, split=args.split,
-                                               seed=args.seed):
+                                               seed=args.seed, repeat_share=args.repeat_share):
             print(path)
     elif args.eval is not None:
         for path in write_eval_set(args.out_dir, args.eval, seed=args.seed):

@@ -148,3 +148,126 @@ def test_demo_set_is_unchanged():
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True, dpi=(truth.dpi, truth.dpi))
     assert buffer.getvalue() == (ROOT / "samples" / "scans" / "seed_clean.png").read_bytes()
+
+
+# ---------------------------------------------------------------- repeat signers (roster evaluation)
+
+# write_handwriting_eval_set(OUT, 2, split="calibration", seed=5) before repeat_share existed (sha256).
+OLD_SET = {"hw_calibration_0001_seed.png": "7af68cf890153c6ddb4384e04a1d238b8394768551f2645d66d63b18f8257e1f",
+           "hw_calibration_0002_ballot.png": "a6d91570b4937be2db5160c32e0a5dc276dab1ef59837fc219d5ab34d97b83ad",
+           "truth.json": "f0866ba3d750c1b8b0624f803b8ef7daecee7941339ae2ff88e2bcdb1442bb68"}
+
+
+def test_no_repeat_share_writes_the_same_bytes_as_before(tmp_path):
+    import hashlib
+
+    hw.write_handwriting_eval_set(tmp_path / "default", 2, split="calibration", seed=5)
+    hw.write_handwriting_eval_set(tmp_path / "zero", 2, split="calibration", seed=5, repeat_share=0.0)
+    for folder in ("default", "zero"):
+        written = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / folder).iterdir()}
+        assert written == OLD_SET, folder
+    assert "person" not in (tmp_path / "zero" / "truth.json").read_text(encoding="utf-8")
+
+
+def _lines(truth_path: Path) -> list[tuple[int, dict]]:
+    doc = json.loads(truth_path.read_text(encoding="utf-8"))
+    return [(i, line) for i, entry in enumerate(doc["files"].values()) for page in entry["pages"]
+            for line in page["lines"]]
+
+
+def test_repeat_share_brings_people_back_varied_with_stable_person_ids(tmp_path):
+    assert render.main([str(tmp_path), "--handwriting-eval", "4", "--split", "calibration", "--seed", "2",
+                        "--repeat-share", "0.5"]) == 0
+    lines = _lines(tmp_path / "truth.json")
+    for _, line in lines:
+        assert {"person", "repeat"} <= set(line)
+        assert bool(line["person"]) == bool(line["name"])  # every line with a name, and only those
+        assert line["repeat"] in ("", *hw.REPEAT_KINDS) and (not line["repeat"] or line["person"])
+    signed: dict[str, list[tuple[int, dict]]] = {}
+    for sheet, line in lines:
+        if line["status"] == "signed":
+            signed.setdefault(line["person"], []).append((sheet, line))
+    again = {p: seen for p, seen in signed.items() if len(seen) > 1}
+    assert len(again) >= 3
+    for seen in again.values():
+        sheets = [sheet for sheet, _ in seen]
+        assert len(set(sheets)) == len(sheets)  # never twice on one sheet
+        first, *later = seen
+        assert first[1]["repeat"] == "" and all(line["repeat"] for _, line in later)  # back after an earlier sheet
+    assert any(len({line["name"] for _, line in seen}) > 1 for seen in again.values()), "names must vary"
+    share = sum(bool(line["repeat"]) for seen in signed.values() for _, line in seen) / sum(map(len, signed.values()))
+    assert 0.2 <= share <= 0.7
+    doc = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    assert doc["repeat_share"] == 0.5
+
+
+def _quick_sets(monkeypatch, sheets: int, share: float, seed: int = 1) -> list[list[tuple]]:
+    """Sheets' (status, name, fields, person, repeat) per line, with the repeat logic but no ink drawn."""
+    monkeypatch.setattr(hw.HandwritingSource, "write", lambda self, *args: None)
+    monkeypatch.setattr(render, "_write_signature", lambda *args: None)
+    repeats = hw.Repeats(share, random.Random(f"quick:{seed}"))
+    out = []
+    for i in range(sheets):
+        layout, font = render.LAYOUTS[i % 3], hw.EVAL_FONTS["calibration"][(i // 3) % 14]
+        _, truth, extra = hw.render_handwriting_sheet(layout, seed=1000 * seed + i, font=font, dpi=100,
+                                                      repeats=repeats)
+        out.append([(t.status, t.name, t.fields, e["person"], e["repeat"]) for t, e in zip(truth.lines, extra)])
+    return out
+
+
+def test_repeats_vary_as_people_do_and_keep_their_address(monkeypatch):
+    sheets = _quick_sets(monkeypatch, 30, 0.3)
+    first: dict[str, tuple] = {}
+    kinds: dict[str, int] = {}
+    earlier: set[str] = set()
+    for lines in sheets:
+        here = set()
+        for status, name, fields, person, repeat in lines:
+            if not name:
+                continue
+            assert person not in here
+            here.add(person)
+            if repeat:
+                assert person in earlier, "a repeat signed an earlier sheet"
+                kinds[repeat] = kinds.get(repeat, 0) + 1
+                base = first[person]
+                for role in ("zip", "address", "email"):
+                    if fields.get(role) and base[2].get(role):
+                        assert fields[role].casefold() == base[2][role].casefold(), (role, fields, base)
+                if repeat == "nickname":
+                    assert name.split()[0].casefold() != base[1].split()[0].casefold()
+                if repeat == "middle":
+                    assert len(name.split()) != len(base[1].split())
+                if repeat == "case":  # (another hand may lack the accents)
+                    assert name != base[1] and hw.ascii_fold(name).casefold() == hw.ascii_fold(base[1]).casefold()
+            else:
+                first[person] = (status, name, fields)
+        earlier |= {person for status, _, _, person, _ in lines if status == "signed"}
+    assert set(kinds) == set(hw.REPEAT_KINDS) and min(kinds.values()) >= 3, kinds
+    signed = [line for lines in sheets[1:] for line in lines if line[0] == "signed"]
+    assert 0.2 <= sum(bool(line[4]) for line in signed) / len(signed) <= 0.4
+
+
+def test_varied_names_and_the_nickname_tables():
+    from nicknames import NickNamer
+
+    from pipeline.names import fold
+
+    rng = random.Random(0)
+    eli = hw.Signer("Rebecca", "Okafor", False, " J.", "", "caps")
+    assert eli.written() == "REBECCA J. OKAFOR"
+    assert eli.varied("same", rng, connected=False).written() == "REBECCA J. OKAFOR"
+    assert eli.varied("case", rng, connected=False).written() in ("Rebecca J. Okafor", "Rebecca J. OKAFOR")
+    assert eli.varied("middle", rng, connected=False).written() == "REBECCA OKAFOR"
+    assert eli.varied("nickname", rng, connected=False).written() == "BECKY J. OKAFOR"
+    assert eli.varied("same", rng, connected=True).written() == "Rebecca J. Okafor"  # no joined-up capitals
+    added = hw.Signer("Ana", "Ruiz", False, "", "", "as_is").varied("middle", rng, connected=False).written()
+    assert len(added.split()) == 3 and added.startswith("Ana ") and added.endswith(" Ruiz")
+    nguyen = hw.Signer("Văn An", "Nguyễn", True, "", "", "as_is")
+    assert not nguyen.can_vary("middle", False) and not nguyen.can_vary("nickname", False)
+    pool = set(hw.first_names())
+    namer = NickNamer()
+    for given, short in hw.NICKNAMES.items():
+        assert given in pool and fold(short) in namer.nicknames_of(fold(given).replace(" ", "")), given
+    for given, short in hw.OTHER_SHORT_FORMS.items():
+        assert given in pool and fold(short) not in namer.nicknames_of(fold(given).replace(" ", "")), given
