@@ -12,6 +12,7 @@ Usage: python bench/calibrate.py [--sheets N] [--seed S] [--out scanner/calibrat
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import tempfile
 from pathlib import Path
@@ -57,11 +58,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=calibration.CALIBRATION_PATH)
+    parser.add_argument("--keep-evidence", type=Path, help="also pickle the (evidence, right) rows here, to study")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "calibration"
         write_handwriting_eval_set(folder, args.sheets, split="calibration", seed=args.seed)
         names, fields = collect(folder, workers=args.workers)
+    if args.keep_evidence:
+        args.keep_evidence.write_bytes(pickle.dumps((names, fields)))
     fitted = calibration.Calibration(calibration.fit(names, calibration.NAME_FEATURES),
                                      calibration.fit(fields, calibration.FIELD_FEATURES))
     note = (f"fit by bench/calibrate.py on {args.sheets} sheets of the calibration fonts (seed {args.seed}): "

@@ -20,6 +20,7 @@ class Scores:
     signature_correct_automatic: int
     status_correct_automatic: int
     review_rate: float
+    review_rate_plain: float  # among lines truly signed or blank: what a sheet of ordinary lines costs
     names_in_truth: int
     names_exact: int
     name_cer: float
@@ -93,6 +94,7 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
     found["needs_review"] = found["needs_review"].astype(str).str.lower() == "true"
     found["name"] = found["name"].fillna("").astype(str)
     automatic = found[~found["needs_review"]]
+    plain = found[found["truth_status"].isin(("signed", "blank"))]
     sig_ok = automatic["status"].isin(SIGNATURE_STATUSES) == automatic["truth_status"].isin(SIGNATURE_STATUSES)
     named = found[(found["truth_name"] != "") & (found["truth_status"] != "struck")]
     exact = [same_name(r, t) for r, t in zip(named["name"], named["truth_name"])]
@@ -104,6 +106,7 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
         signature_correct_automatic=int(sig_ok.sum()),
         status_correct_automatic=int((automatic["status"] == automatic["truth_status"]).sum()),
         review_rate=float(found["needs_review"].mean()) if len(found) else 0.0,
+        review_rate_plain=float(plain["needs_review"].mean()) if len(plain) else 0.0,
         names_in_truth=len(named), names_exact=int(sum(exact)), name_cer=float(sum(cer) / max(len(cer), 1)),
         names_auto_accepted=len(accepted), names_auto_accepted_exact=int(accepted_exact),
     )
@@ -118,6 +121,7 @@ def report(scores: Scores) -> str:
         f"signature accuracy (auto) {s.signature_accuracy:.2%} of {s.automatic_lines} automatic lines",
         f"status accuracy (auto)    {s.status_accuracy:.2%}",
         f"review rate               {s.review_rate:.1%}",
+        f"review rate, signed/blank {s.review_rate_plain:.1%} (name-only, signature-only and struck lines always go)",
         f"name exact match          {s.name_exact_rate:.1%} ({s.names_exact}/{s.names_in_truth})",
         f"name character error rate {s.name_cer:.3f}",
         f"auto-accept precision     {s.auto_accept_precision:.1%} ({s.names_auto_accepted_exact}/{s.names_auto_accepted})",

@@ -1,3 +1,3 @@
 """Image → facts: read scanned petition sheets into per-line verdicts and OCR'd names."""
 
-PIPELINE_VERSION = "0.1.0"
+PIPELINE_VERSION = "0.2.0"  # 0.2: handwriting read by the PP-OCR recognizer

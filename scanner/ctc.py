@@ -131,23 +131,42 @@ def log_likelihood(matrix: FoldedMatrix, text: str) -> float:
     return float(np.logaddexp(alpha[-1], alpha[-2]) if len(states) > 1 else alpha[-1])
 
 
-def written_form(matrix: FoldedMatrix, text: str) -> str:
-    """The text with each letter's case and accent as the pixels show them along its best alignment."""
+@dataclass(frozen=True)
+class Alignment:
+    """A text placed on the pixels: how each letter is written there, how sure each letter is, and how
+    split the pixels are between a letter's accented and plain forms (case aside)."""
+
+    written: str  # the text with case and accents as the pixels show them
+    char_probs: tuple[float, ...]  # per character, the highest folded probability among its steps
+    accent_doubt: float  # worst letter: 1 - share of its mass on its likeliest accent form
+
+
+def align(matrix: FoldedMatrix, text: str) -> Alignment:
+    """Place the text on the matrix along its best (Viterbi) alignment and read each letter's form there."""
     targets = [matrix.index.get(c) for c in fold_text(text)]
     if not text or any(t is None for t in targets):
-        return text
+        return Alignment(text, (), 0.0)
     frames = _best_alignment(matrix, targets)
-    probs = matrix.source.probs
-    out = []
+    probs, names = matrix.source.probs, matrix.source.alphabet
+    out, char_probs, doubt = [], [], 0.0
     for position, char in enumerate(text):
-        columns = matrix.variants[targets[position]]
-        rows = frames[position]
-        if not rows or len(columns) == 1:
-            out.append(char if len(columns) != 1 else matrix.source.alphabet[columns[0]])
+        columns, rows = matrix.variants[targets[position]], frames[position]
+        char_probs.append(float(matrix.probs[rows, targets[position]].max()) if rows else 0.0)
+        if not rows:
+            out.append(char)
             continue
         mass = probs[np.ix_(rows, columns)].sum(axis=0)
-        out.append(matrix.source.alphabet[columns[int(mass.argmax())]])
-    return "".join(out)
+        out.append(names[columns[int(mass.argmax())]])
+        forms: dict[str, float] = {}
+        for column, weight in zip(columns, mass):
+            forms[names[column].casefold()] = forms.get(names[column].casefold(), 0.0) + float(weight)
+        doubt = max(doubt, 1.0 - max(forms.values()) / max(sum(forms.values()), 1e-9))
+    return Alignment("".join(out), tuple(char_probs), round(doubt, 4))
+
+
+def written_form(matrix: FoldedMatrix, text: str) -> str:
+    """The text with each letter's case and accent as the pixels show them along its best alignment."""
+    return align(matrix, text).written
 
 
 def _states(targets: list[int]) -> np.ndarray:
@@ -195,8 +214,4 @@ def _best_alignment(matrix: FoldedMatrix, targets: list[int]) -> list[list[int]]
 
 def char_probabilities(matrix: FoldedMatrix, text: str) -> tuple[float, ...]:
     """Per character of text, the highest folded probability among the time steps its best alignment gives it."""
-    targets = [matrix.index.get(c) for c in fold_text(text)]
-    if not text or any(t is None for t in targets):
-        return ()
-    frames = _best_alignment(matrix, targets)
-    return tuple(float(matrix.probs[rows, target].max()) if rows else 0.0 for rows, target in zip(frames, targets))
+    return align(matrix, text).char_probs

@@ -10,6 +10,7 @@ only when the two disagree. Never a closed vocabulary: a name on no list is stil
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class Evidence:
     parts: int
     changed_by_prior: bool  # the lists changed what the models read
     contrast: float  # 0..1, how dark the writing is against the paper
+    accent_doubt: float = 0.0  # 0..1, how split the pixels are between a letter's accented and plain forms
 
 
 @dataclass(frozen=True)
@@ -109,18 +111,20 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
     shown = candidates[best_text]
     runner_up = next((s for t, s in scored[1:] if ctc.fold_text(t) != ctc.fold_text(best_text)), best_score - 20.0)
     small = matrices[Model.V6_SMALL]
-    text = tidy_text(_respace(ctc.written_form(small, shown), shown, best_text), TextKind.NAME)
+    aligned = ctc.align(small, shown)
+    text = tidy_text(_respace(aligned.written, shown, best_text), TextKind.NAME)
     evidence = Evidence(
         text=text,
         models_agreeing=sum(ctc.fold_text(r) == ctc.fold_text(best_text) for r in readings.values()),
         models_run=len(readings),
-        min_char_prob=_min_char_prob(small, shown),
+        min_char_prob=round(min(aligned.char_probs), 4) if aligned.char_probs else 0.0,
         mean_log_prob=ctc.log_likelihood(small, shown) / max(len(shown), 1) if shown else -20.0,
         margin=min(20.0, best_score - runner_up),
         known_parts=sum(name_weight(p) > 0 for p in _parts(best_text)),
         parts=len(_parts(best_text)),
         changed_by_prior=all(ctc.fold_text(best_text) != ctc.fold_text(r) for r in readings.values()),
         contrast=contrast_of(crop),
+        accent_doubt=aligned.accent_doubt,
     )
     return Reading(text, evidence)
 
@@ -146,8 +150,9 @@ def _run(recognizer: PpOcrRecognizer, line: np.ndarray, model: Model,
 
 
 def _tidy(text: str) -> str:
-    """Spaces collapsed, stray punctuation at the ends dropped (a speck read as '.' or an apostrophe)."""
-    return " ".join(text.split()).strip(" -'.,")
+    """Spaces collapsed, none around a hyphen ("Hyun -woo"), stray punctuation at the ends dropped (a speck
+    read as '.' or an apostrophe)."""
+    return re.sub(r"\s*-\s*", "-", " ".join(text.split())).strip(" -'.,")
 
 
 def _parts(text: str) -> list[str]:

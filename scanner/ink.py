@@ -23,7 +23,7 @@ class InkThresholds:
     absent_extent: float = 0.04
     present_fraction: float = 0.006
     absent_fraction: float = 0.002
-    mark_size: float = 0.22  # a stroke shorter than this share of line height is a stray mark, not writing
+    mark_size: float = 0.22  # a stroke shorter than this share of the cell's height is a stray mark, not writing
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,9 @@ def _stats_of(labels: np.ndarray, label: int) -> np.ndarray:
 
 def measure(strokes: Strokes, cell_index: int, box: Box, thresholds: InkThresholds) -> InkMeasure:
     """Presence of writing in one cell, from the strokes assigned to it (stray marks ignored)."""
-    members = _members(strokes, cell_index, min_size=thresholds.mark_size * strokes.row_height)
+    # Measured against the cell, not the whole line: in a line split into sub-rows, a spaced capital
+    # ("D A V I D") is smaller than a fifth of the line but is writing.
+    members = _members(strokes, cell_index, min_size=thresholds.mark_size * min(box.height, strokes.row_height))
     if not members:
         return InkMeasure(Presence.ABSENT, 0.0, 0.0)
     stats = strokes.stats[members]

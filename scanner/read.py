@@ -214,7 +214,9 @@ def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, fie
     if field_index is None:
         return TextRead("", 0.0)
     cell_index = line_index * len(layout.fields) + field_index
-    found = cell_pixels(strokes, cell_index, min_size=0.06 * strokes.row_height)
+    # Small marks stay in the crop: accents and i-dots are letters' parts (specks far from the writing are
+    # dropped later, with the crop's main line of writing).
+    found = cell_pixels(strokes, cell_index, min_size=0.02 * strokes.row_height)
     if found is None:
         return TextRead("", 0.0)
     mask, box = found

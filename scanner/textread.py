@@ -74,12 +74,15 @@ def tidy_text(text: str, kind: TextKind) -> str:
     return " ".join(_fix_l_for_i(part, all_caps=shouted) for part in parts)
 
 
+_LOWERCASE_PARTICLES = frozenset({"la", "le", "los", "las", "lo", "les"})  # "de la Cruz", "de los Santos"
+
+
 def _fix_l_for_i(part: str, *, all_caps: bool) -> str:
     """Tesseract reads a handwritten capital I as l: "lyer" is Iyer, "KAl" is KAI. Names start with a
     capital, and a name printed in capitals has no small l."""
     if all_caps:
         return part.replace("l", "I")
-    if len(part) > 1 and part[0] == "l" and part[1:].islower():
+    if len(part) > 1 and part[0] == "l" and part[1:].islower() and part not in _LOWERCASE_PARTICLES:
         return "I" + part[1:]
     return part
 

@@ -31,8 +31,9 @@ def _csv(path) -> list[dict[str, str]]:
     ("command", "options"),
     [
         ([], ["read", "eval", "form"]),
-        (["read"], ["--output", "--form", "--debug-dir", "--workers", "--dpi"]),
-        (["eval"], ["--rows", "--workers", "--by"]),
+        (["read"], ["--output", "--form", "--debug-dir", "--workers", "--dpi", "--recognizer"]),
+        (["eval"], ["--rows", "--workers", "--by", "--recognizer"]),
+        (["add"], ["--workspace", "--recognizer"]),
         (["form"], ["detect"]),
         (["form", "detect"], ["--output", "--page"]),
     ],

@@ -1,0 +1,52 @@
+"""Scoring against truth: the calibration (reliability) table, and both recognizers side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.evaluate import reliability
+from tests.support import SCANS
+
+
+def _frames(rows: list[tuple[str, str, float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": range(1, len(rows) + 1),
+                          "truth_name": [t for t, _, _ in rows], "truth_status": "signed"})
+    read = pd.DataFrame({"file": "a.png", "page": "1", "line": [str(i) for i in range(1, len(rows) + 1)],
+                         "name": [r for _, r, _ in rows], "name_confidence": [f"{c:.3f}" for _, _, c in rows]})
+    return read, truth
+
+
+def test_reliability_bins_predicted_against_observed():
+    rows = [("Ana Reyes", "Ana Reyes", 0.995)] * 9 + [("Ana Reyes", "Ana Reves", 0.995)]
+    rows += [("Li Wu", "Li Wu", 0.6), ("Li Wu", "Li Vu", 0.6)]
+    read, truth = _frames(rows)
+    table = reliability(read, truth)
+    assert "0.99-1.00      10      0.995     0.900" in table
+    assert "0.50-0.80       2      0.600     0.500" in table
+    # ECE = (10 * |0.995 - 0.9| + 2 * |0.6 - 0.5|) / 12
+    assert f"ECE {(10 * 0.095 + 2 * 0.1) / 12:.3f}" in table
+
+
+def test_reliability_ignores_names_not_read():
+    read, truth = _frames([("Ana Reyes", "", 0.0)])
+    assert reliability(read, truth) == "calibration: no names read"
+
+
+@pytest.mark.slow
+def test_eval_prints_both_recognizers_side_by_side(tmp_path):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "seed_clean.png").write_bytes((SCANS / "seed_clean.png").read_bytes())
+    import json
+
+    truth = json.loads((SCANS / "truth.json").read_text(encoding="utf-8"))
+    truth["files"] = {"seed_clean.png": truth["files"]["seed_clean.png"]}
+    (folder / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(folder), "--recognizer", "both"])
+    assert result.exit_code == 0, result.output
+    assert "== recognizer: pp-ocr ==" in result.output and "== recognizer: tesseract ==" in result.output
+    assert result.output.count("name exact match") == 2
+    assert result.output.count("name confidence calibration") == 2
