@@ -146,6 +146,8 @@ def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
 def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255) -> np.ndarray:
     """The box's pixels with its own border rules set to paper; inside, bold small print can look like a rule."""
     crop = image[box.y0 : box.y1, box.x0 : box.x1].copy()
+    if crop.size == 0:  # a header box squeezed to nothing at the page edge: nothing to read
+        return np.full((1, 1), paper, dtype=image.dtype)
     ruling = cv2.bitwise_or(masks.horizontal[box.y0 : box.y1, box.x0 : box.x1],
                             masks.vertical[box.y0 : box.y1, box.x0 : box.x1])
     reach = max(4, min(crop.shape) // 8)

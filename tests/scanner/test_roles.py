@@ -34,3 +34,17 @@ from scanner.types import Role
 )
 def test_role_from_text(text, role):
     assert role_from_text(text) is role
+
+
+def test_a_header_box_squeezed_to_nothing_is_blank_not_a_crash():
+    """Regression: a phone photo's header box cut to zero height at the page edge crashed the page."""
+    import numpy as np
+
+    from scanner.grid import Masks
+    from scanner.roles import _clean
+    from scanner.types import Box
+
+    gray = np.full((50, 80), 255, np.uint8)
+    empty = np.zeros_like(gray)
+    crop = _clean(gray, Masks(empty, empty, empty, empty), Box(10, 20, 60, 20))
+    assert crop.size >= 1 and int(crop.min()) == 255
