@@ -19,7 +19,7 @@ import numpy as np
 
 from scanner import ctc
 from scanner.name_prior import fold, name_weight, near_names
-from scanner.ocr import TextKind
+from scanner.ocr import OcrResult, TextKind
 from scanner.pp_ocr import LineProbabilities, Model, PpOcrRecognizer
 from scanner.textread import tidy_text
 
@@ -222,3 +222,20 @@ def _respace(written: str, shown: str, spaced: str) -> str:
 def _min_char_prob(matrix: ctc.FoldedMatrix, text: str) -> float:
     probs = ctc.char_probabilities(matrix, text)
     return round(min(probs), 4) if probs else 0.0
+
+
+class PpOcrEngine:
+    """The handwriting recognizer behind the OcrEngine protocol (one line in, text and per-character
+    confidences out): v6-small's best path in the kind's alphabet, for callers that need only that."""
+
+    def __init__(self, recognizer: PpOcrRecognizer | None = None) -> None:
+        self._recognizer = recognizer or PpOcrRecognizer()
+
+    def read_line(self, image: np.ndarray, *, kind: TextKind) -> OcrResult:
+        charset = CHARSETS.get(kind, CHARSETS[TextKind.ADDRESS])
+        lines = self._recognizer.probabilities(prepare(image), Model.V6_SMALL)
+        decoded = ctc.greedy(lines, ctc.allowed_columns(Model.V6_SMALL, charset))
+        text = _tidy(decoded.text)
+        char_confidences = tuple(round(100.0 * p, 1) for p in decoded.char_probs)
+        words = tuple(min(char_confidences, default=0.0) for _ in text.split())
+        return OcrResult(text, words, char_confidences)
