@@ -47,6 +47,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-sheets", type=int, default=42)
     parser.add_argument("--test-sheets", type=int, default=60)
+    parser.add_argument("--repeat-sheets", type=int, default=36)
     parser.add_argument("--out", type=Path, default=ROOT / "ACCURACY.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +55,8 @@ def main() -> int:
         samples = side_by_side(ROOT / "samples" / "scans", work, by="file")
         write_handwriting_eval_set(work / "test-fonts", args.test_sheets, split="test", seed=23)
         held_out = side_by_side(work / "test-fonts", work, by="name_font")
+        write_handwriting_eval_set(work / "test-repeats", args.repeat_sheets, split="test", seed=29, repeat_share=0.3)
+        repeats = side_by_side(work / "test-repeats", work, by="")
         write_eval_set(work / "evalset", args.eval_sheets, seed=7)
         own_fonts = side_by_side(work / "evalset", work, by="name_font")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -74,6 +77,11 @@ def main() -> int:
         "Letter-level jitter, slant, stroke width, baseline wobble, spaced capitals, pale ballpoint, names of many",
         "origins; every layout, skew, quarter turns, noise, blur, shadow, phone photos, 200 and 300 dpi.", "",
         *held_out,
+        f"## Repeat signers in the test fonts ({args.repeat_sheets} sheets, about 30% of signed lines are people who",
+        "signed an earlier sheet: same name, other case, middle initial added or dropped, or a short form of the",
+        "given name, each time in that sheet's hand). The roster line scores the deduplicated roster built from",
+        "the machine's reading alone (no human decisions), pairwise over occurrences.", "",
+        *repeats,
         "## Committed samples (`samples/scans`, what `make demo` reads)", "", *samples,
         f"## The project's own fonts ({args.eval_sheets} sheets: every layout and the samples' name fonts; skew up",
         "to ±12°, quarter turns, noise, blur, shadow, phone photos; 200 and 300 dpi; `samples/render.py --eval`)", "",

@@ -190,3 +190,10 @@ def test_the_recognizer_also_serves_the_ocr_engine_protocol():
     assert len(result.char_confidences) == len("Maria Lopez")  # the space is a character of the model too
     assert 50.0 <= result.min_confidence <= 100.0
     assert engine.read_line(written("02139", "kalam"), kind=TextKind.ZIP).text == "02139"
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (10, 10), (3, 400), (200, 5)])
+@pytest.mark.parametrize("kind", [TextKind.NAME, TextKind.ADDRESS, TextKind.ZIP, TextKind.DATE, TextKind.EMAIL])
+def test_empty_or_degenerate_crops_read_as_nothing_with_no_confidence(reader, shape, kind):
+    read = reader.read(np.full(shape, 255, np.uint8), kind)
+    assert (read.text, read.confidence) == ("", 0.0)
