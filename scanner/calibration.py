@@ -1,10 +1,12 @@
 """A calibrated probability that a read is exactly right, from the recognizer's evidence.
 
-A logistic regression (fit by Newton's method with a light L2 penalty) over a few features of the evidence:
-the weakest character's probability, the text's likelihood per character, how many models agree, the margin
-over the best other candidate, how much of the name the lists know, whether it looks like a name, contrast.
-It is fit on one split of writers (fonts) and reported on another (`bench/calibrate.py`); the coefficients and
-the auto-accept threshold live in `scanner/calibration.json`, written by that script, never by hand.
+A logistic regression (fit by Newton's method with a light L2 penalty) ranks reads by a few features of the
+evidence: the weakest character's probability, the text's likelihood per character, how many models agree,
+the margin over the best other candidate, how much of the name the lists know, whether it looks like a name,
+contrast, accent doubt. Isotonic regression then maps that score to the observed share of right reads, each
+step Laplace-smoothed. It is fit on one split of writers (fonts) and reported on another
+(`bench/calibrate.py`); the weights, the steps and the auto-accept threshold live in
+`scanner/calibration.json`, written by that script, never by hand.
 """
 
 from __future__ import annotations

@@ -50,3 +50,17 @@ def test_eval_prints_both_recognizers_side_by_side(tmp_path):
     assert "== recognizer: pp-ocr ==" in result.output and "== recognizer: tesseract ==" in result.output
     assert result.output.count("name exact match") == 2
     assert result.output.count("name confidence calibration") == 2
+
+
+def test_review_rate_on_signed_and_blank_lines_leaves_out_lines_that_always_go():
+    from pipeline.evaluate import score
+
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": [1, 2, 3, 4],
+                          "truth_status": ["signed", "blank", "name_only", "struck"],
+                          "truth_name": ["Ana Reyes", "", "Li Wu", "Bo Kim"]})
+    rows = pd.DataFrame({"file": "a.png", "page": "1", "line": ["1", "2", "3", "4"],
+                         "status": ["signed", "blank", "name_only", "struck"], "name": ["Ana Reyes", "", "Li Wu", ""],
+                         "needs_review": ["true", "false", "true", "true"]})
+    scores = score(rows, truth)
+    assert scores.review_rate == 0.75
+    assert scores.review_rate_plain == 0.5

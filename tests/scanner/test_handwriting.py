@@ -197,3 +197,20 @@ def test_the_recognizer_also_serves_the_ocr_engine_protocol():
 def test_empty_or_degenerate_crops_read_as_nothing_with_no_confidence(reader, shape, kind):
     read = reader.read(np.full(shape, 255, np.uint8), kind)
     assert (read.text, read.confidence) == ("", 0.0)
+
+
+def test_tidy_joins_a_hyphen_and_drops_stray_edge_punctuation():
+    from scanner.handwriting import _tidy
+
+    assert _tidy(" Hyun -woo  Phillips. ") == "Hyun-woo Phillips"
+    assert _tidy("'Mary - Jane O'Neil-") == "Mary-Jane O'Neil"
+
+
+def test_name_lists_weigh_common_rare_and_unknown_parts_and_find_near_spellings():
+    from scanner.name_prior import name_weight, near_names
+
+    assert name_weight("Smith") == 1.0 and name_weight("Maria") == 1.0
+    assert name_weight("Xqzvtr") == 0.0
+    assert "rodriguez" in near_names("rodriquez")  # one letter off
+    assert "turner" in near_names("turnek")
+    assert "ionescu" in near_names("lonescu")  # the l/I confusion

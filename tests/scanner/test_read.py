@@ -128,6 +128,8 @@ def test_tidy_text_drops_edge_punctuation_and_a_lone_small_letter():
     ("Patrice lonescu", "Patrice Ionescu"),  # a name starts with a capital: l is I
     ("KAl MCCARTHY", "KAI MCCARTHY"),  # printed in capitals: no small l
     ("Amelia Lill", "Amelia Lill"),  # a small l inside a word stays
+    ("Jericho de los Santos", "Jericho de los Santos"),  # a lowercase particle keeps its l
+    ("Ana de la Cruz", "Ana de la Cruz"),
     ("Maria Lopez", "Maria Lopez"),
 ])
 def test_tidy_text_undoes_the_l_for_i_confusion(read, fixed):
