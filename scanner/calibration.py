@@ -25,7 +25,8 @@ from scanner.textread import looks_like_name
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 NAME_FEATURES = ("log_min_char_prob", "mean_log_prob", "agreement", "third_model_asked", "margin", "known_share",
-                 "looks_like_name", "changed_by_prior", "contrast", "length", "accent_doubt", "all_parts_known")
+                 "looks_like_name", "changed_by_prior", "contrast", "length", "accent_doubt", "all_parts_known",
+                 "accent_unsure")
 FIELD_FEATURES = ("log_min_char_prob", "mean_log_prob", "agreement", "contrast", "length")
 
 
@@ -75,6 +76,7 @@ def feature_vector(evidence: Evidence, names: tuple[str, ...]) -> np.ndarray:
         "length": min(len(e.text), 40) / 20.0,
         "accent_doubt": e.accent_doubt,
         "all_parts_known": float(e.parts >= 2 and e.known_parts == e.parts),
+        "accent_unsure": float(e.accent_unsure_parts > 0),
     }
     return np.array([values[n] for n in names], dtype=np.float64)
 

@@ -139,6 +139,7 @@ class Alignment:
     written: str  # the text with case and accents as the pixels show them
     char_probs: tuple[float, ...]  # per character, the highest folded probability among its steps
     accent_doubt: float  # worst letter: 1 - share of its mass on its likeliest accent form
+    frames: tuple[tuple[int, ...], ...] = ()  # per character, the time steps it occupies (ascending)
 
 
 def align(matrix: FoldedMatrix, text: str) -> Alignment:
@@ -161,7 +162,7 @@ def align(matrix: FoldedMatrix, text: str) -> Alignment:
         for column, weight in zip(columns, mass):
             forms[names[column].casefold()] = forms.get(names[column].casefold(), 0.0) + float(weight)
         doubt = max(doubt, 1.0 - max(forms.values()) / max(sum(forms.values()), 1e-9))
-    return Alignment("".join(out), tuple(char_probs), round(doubt, 4))
+    return Alignment("".join(out), tuple(char_probs), round(doubt, 4), tuple(tuple(sorted(f)) for f in frames))
 
 
 def written_form(matrix: FoldedMatrix, text: str) -> str:

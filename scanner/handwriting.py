@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from scanner import ctc
-from scanner.name_prior import fold, name_weight, near_names
+from scanner.name_prior import accent_unsure, fold, name_weight, near_names
 from scanner.ocr import OcrResult, TextKind
 from scanner.pp_ocr import LineProbabilities, Model, PpOcrRecognizer
 from scanner.textread import tidy_text
@@ -50,6 +51,7 @@ class Evidence:
     changed_by_prior: bool  # the lists changed what the models read
     contrast: float  # 0..1, how dark the writing is against the paper
     accent_doubt: float = 0.0  # 0..1, how split the pixels are between a letter's accented and plain forms
+    accent_unsure_parts: int = 0  # name parts the lists spell with accents other than those read
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,10 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
     runner_up = next((s for t, s in scored[1:] if ctc.fold_text(t) != ctc.fold_text(best_text)), best_score - 20.0)
     small = matrices[Model.V6_SMALL]
     aligned = ctc.align(small, shown)
-    text = tidy_text(_respace(aligned.written, shown, best_text), TextKind.NAME)
+    breaks = word_breaks(line, aligned.frames, steps=len(small.probs), shown=shown)
+    marked = marks_above(line, aligned.frames, steps=len(small.probs), written=aligned.written)
+    written = with_marked_accents(aligned.written, small, aligned.frames, marked)
+    text = tidy_text(_respace(written, shown, best_text, breaks), TextKind.NAME)
     evidence = Evidence(
         text=text,
         models_agreeing=sum(ctc.fold_text(r) == ctc.fold_text(best_text) for r in readings.values()),
@@ -120,11 +125,12 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
         min_char_prob=round(min(aligned.char_probs), 4) if aligned.char_probs else 0.0,
         mean_log_prob=ctc.log_likelihood(small, shown) / max(len(shown), 1) if shown else -20.0,
         margin=min(20.0, best_score - runner_up),
-        known_parts=sum(name_weight(p) > 0 for p in _parts(best_text)),
-        parts=len(_parts(best_text)),
+        known_parts=sum(name_weight(p) > 0 for p in _parts(text)),
+        parts=len(_parts(text)),
         changed_by_prior=all(ctc.fold_text(best_text) != ctc.fold_text(r) for r in readings.values()),
         contrast=contrast_of(crop),
         accent_doubt=aligned.accent_doubt,
+        accent_unsure_parts=sum(accent_unsure(p) for p in _parts(text)),
     )
     return Reading(text, evidence)
 
@@ -207,16 +213,138 @@ def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.Fold
     return sorted(scored, key=lambda item: -item[1])
 
 
-def _respace(written: str, shown: str, spaced: str) -> str:
-    """The written form of `shown` with the spaces that a list split restored ("JUNEYOON" -> "JUNE YOON")."""
+def _respace(written: str, shown: str, spaced: str, breaks: frozenset[int] = frozenset()) -> str:
+    """The written form of `shown` with the spaces that a list split restored ("JUNEYOON" -> "JUNE YOON")
+    and those the pixels show after the positions in breaks."""
     out, j = [], 0
     for char in spaced:
         if j < len(shown) and (char == " ") == (shown[j] == " "):
             out.append(written[j])
+            if j in breaks:
+                out.append(" ")
             j += 1
         else:
             out.append(" ")
+    return " ".join("".join(out).split())
+
+
+# The least weight the models must give a letter's accented forms along its frames for a mark above it to
+# count as its accent: below it, the mark was a speck or a stray stroke (measured on the calibration fonts).
+MIN_ACCENT_MASS = 0.01
+_DOTTED = frozenset("ij")  # a mark above a small i or j is its dot
+
+
+def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps: int, written: str) -> frozenset[int]:
+    """Positions of letters with a separate small mark above them: an accent the models read past.
+
+    At 200 dpi a handwritten accent is a few pixels; the recognizers, trained mostly on print, often
+    read "É" as "E" although the mark is plain to see. A mark is a component a fraction of the writing's
+    height whose bottom is above the top of the letter under it; it belongs to the letter whose centre is
+    nearest. A mark over a stem (a letter narrower than a quarter of the writing's height) is an i's or
+    j's dot, unless the letter there was read as a capital I.
+    """
+    if len(frames) != len(written) or steps <= 0:
+        return frozenset()
+    ink = (line < 160).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    rows = np.flatnonzero(ink.any(axis=1))
+    if count <= 2 or rows.size == 0:
+        return frozenset()
+    height = rows[-1] - rows[0] + 1
+    per_step = line.shape[1] / steps
+    centres = [(j, (f[0] + f[-1] + 1) / 2 * per_step) for j, f in enumerate(frames) if f and not written[j].isspace()]
+    if not centres:
+        return frozenset()
+    boxes = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count)]
+    found = set()
+    for x, y, w, h in boxes:
+        # Bigger than a speck (a tenth of the writing's height), smaller than a letter.
+        if h > 0.45 * height or w > 0.8 * height or max(w, h) < 0.1 * height:
+            continue
+        body = _body_below(boxes, x, y + h, w, height)
+        if body is None:
+            continue
+        middle = x + w / 2
+        nearest, centre = min(centres, key=lambda item: abs(item[1] - middle))
+        if abs(centre - middle) > 0.5 * height or not written[nearest].isalpha():
+            continue
+        if body[2] < 0.25 * height and written[nearest] != "I":
+            continue
+        found.add(nearest)
+    return frozenset(found)
+
+
+def _body_below(boxes, x: int, bottom: int, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The letter-sized component under the columns of a mark, starting below the mark's bottom."""
+    for bx, by, bw, bh in boxes:
+        overlap = min(x + width, bx + bw) - max(x, bx)
+        if overlap > 0 and bh >= 0.45 * height and by >= bottom - 1:
+            return bx, by, bw, bh
+    return None
+
+
+def with_marked_accents(written: str, matrix: ctc.FoldedMatrix, frames: tuple[tuple[int, ...], ...],
+                        marked: frozenset[int]) -> str:
+    """written with an accented form for each plain letter that has a mark above it: the accented variant
+    the models weigh most along the letter's frames, if they weigh it at all."""
+    if not marked:
+        return written
+    out = list(written)
+    probs, names = matrix.source.probs, matrix.source.alphabet
+    for j in marked:
+        char = written[j]
+        base = ctc.fold_char(char)
+        if char in _DOTTED or char != base and char != base.upper() or base not in matrix.index:
+            continue  # a dot, or already accented
+        accented = [c for c in matrix.variants[matrix.index[base]] if _accent_above(names[c])]
+        mass = probs[np.ix_(list(frames[j]), accented)].sum(axis=0) if accented and frames[j] else np.zeros(0)
+        if not mass.size or float(mass.max()) < MIN_ACCENT_MASS:
+            continue
+        choice = names[accented[int(mass.argmax())]]
+        out[j] = choice.upper() if char.isupper() else choice.lower()
     return "".join(out)
+
+
+def _accent_above(char: str) -> bool:
+    """A letter whose diacritic sits above it (acute, grave, circumflex, diaeresis, tilde, ring, caron, breve)."""
+    marks = unicodedata.normalize("NFD", char)[1:]
+    return bool(marks) and all(unicodedata.combining(m) == 230 for m in marks)
+
+
+def word_breaks(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps: int, shown: str) -> frozenset[int]:
+    """Positions i where the pixels show a word gap between letters shown[i] and shown[i + 1] that the
+    models read as one word ("REEMKHOURY", "GLADYSHUNTINGTON"): the recognizers often drop a narrow space.
+
+    A gap counts when its empty columns are wider than half the writing's height and well over the
+    writer's own gaps between letters (a writer of spaced capitals leaves wide gaps inside words too).
+    """
+    if len(frames) != len(shown) or steps <= 0 or len(shown) < 4:
+        return frozenset()
+    ink_columns = (line < 160).any(axis=0)
+    rows = np.flatnonzero((line < 160).any(axis=1))
+    if rows.size == 0:
+        return frozenset()
+    height = rows[-1] - rows[0] + 1
+    per_step = line.shape[1] / steps
+    gaps: dict[int, int] = {}
+    for i in range(len(shown) - 1):
+        if not (shown[i].isalpha() and shown[i + 1].isalpha()) or not frames[i] or not frames[i + 1]:
+            continue
+        start, end = round((frames[i][-1] + 0.5) * per_step), round((frames[i + 1][0] + 0.5) * per_step)
+        gaps[i] = _longest_empty_run(ink_columns[start : max(start, end)])
+    if not gaps:
+        return frozenset()
+    usual = float(np.median(list(gaps.values())))
+    floor = max(0.5 * height, 2.5 * usual)
+    return frozenset(i for i, gap in gaps.items() if gap >= floor)
+
+
+def _longest_empty_run(ink_columns: np.ndarray) -> int:
+    longest = current = 0
+    for inked in ink_columns:
+        current = 0 if inked else current + 1
+        longest = max(longest, current)
+    return longest
 
 
 def _min_char_prob(matrix: ctc.FoldedMatrix, text: str) -> float:

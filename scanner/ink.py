@@ -35,39 +35,109 @@ class Strokes:
     cell_of: np.ndarray  # per label: index into cells, or -1
     cells: tuple[tuple[int, int], ...]  # (line index, field index)
     row_height: int
+    pale: np.ndarray | None = None  # pale pixels a cell's crop may grow into (see grow_into_pale)
 
 
-def handwriting_mask(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> np.ndarray:
-    """Ink minus ruling minus whatever is printed at the same place in most lines."""
+@dataclass(frozen=True)
+class WritingMasks:
+    """Handwriting (ink minus ruling and pre-printed content), and the pale pixels a crop may grow into."""
+
+    writing: np.ndarray
+    pale: np.ndarray  # slightly darker than paper, same removals: the thin, light parts of ballpoint strokes
+
+
+def writing_masks(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> WritingMasks:
+    """Ink minus ruling minus whatever is printed at the same place in most lines (and the same for pale ink)."""
     ruling = _ruling_of_layout(masks, layout)
     grow = max(1, layout.ruling_px // 2 + 1)
-    writing = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ruling, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))))
+    not_ruling = cv2.bitwise_not(cv2.dilate(ruling, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)))
+    writing = cv2.bitwise_and(ink, not_ruling)
+    pale = cv2.bitwise_and(masks.faint, not_ruling)
     for spec in layout.fields:
         printed = _printed_template(writing, layout, spec)
         if printed is None:
             continue
         for line in layout.lines:
             cell = layout.cell(line, spec)
-            region = writing[cell.y0 : cell.y0 + printed.shape[0], cell.x0 : cell.x1]
-            region[printed[: region.shape[0], : region.shape[1]] > 0] = 0
-    return writing
+            for mask in (writing, pale):
+                region = mask[cell.y0 : cell.y0 + printed.shape[0], cell.x0 : cell.x1]
+                region[printed[: region.shape[0], : region.shape[1]] > 0] = 0
+    return WritingMasks(writing, pale)
+
+
+def handwriting_mask(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> np.ndarray:
+    """Ink minus ruling minus whatever is printed at the same place in most lines."""
+    return writing_masks(ink, masks, layout).writing
+
+
+def grow_into_pale(mask: np.ndarray, box: Box, pale: np.ndarray, *, steps: int) -> tuple[np.ndarray, Box]:
+    """A cell's stroke mask grown into the pale pixels it touches (hysteresis), for reading only.
+
+    A ballpoint's thin horizontal strokes are paler than its downstrokes and fall under the ink threshold:
+    E is left as "I", L as "I", a pale name as scattered ticks. Growth is geodesic and short (about a
+    stroke's length), so it follows strokes and never crawls along the page; presence and grouping keep
+    using dark ink only, so no pale halo can join a line's writing to its neighbour's.
+    """
+    height, width = pale.shape
+    grown_box = Box(max(0, box.x0 - steps), max(0, box.y0 - steps), min(width, box.x1 + steps),
+                    min(height, box.y1 + steps))
+    seed = np.zeros((grown_box.y1 - grown_box.y0, grown_box.x1 - grown_box.x0), np.uint8)
+    dy, dx = box.y0 - grown_box.y0, box.x0 - grown_box.x0
+    seed[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] = mask.astype(np.uint8)
+    allowed = (pale[grown_box.y0 : grown_box.y1, grown_box.x0 : grown_box.x1] > 0).astype(np.uint8) | seed
+    kernel = np.ones((3, 3), np.uint8)
+    grown = seed
+    for _ in range(steps):
+        wider = cv2.dilate(grown, kernel) & allowed
+        if np.array_equal(wider, grown):
+            break
+        grown = wider
+    rows, cols = np.flatnonzero(grown.any(axis=1)), np.flatnonzero(grown.any(axis=0))
+    trimmed = Box(grown_box.x0 + int(cols[0]), grown_box.y0 + int(rows[0]), grown_box.x0 + int(cols[-1]) + 1,
+                  grown_box.y0 + int(rows[-1]) + 1)
+    return grown[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 0, trimmed
 
 
 def _ruling_of_layout(masks: Masks, layout: SheetLayout) -> np.ndarray:
     """Ruling pixels near the layout's own rules only: a tall handwritten I or a long signature stroke
     also survives a line-shaped opening, and must stay handwriting."""
     reach = 2 * layout.ruling_px + 4
-    ruling = np.zeros_like(masks.horizontal)
     ys = {y for line in layout.lines for y in (line.y0, line.y1)}
     ys |= {layout.cell(line, f).y0 for line in layout.lines for f in layout.fields}
-    for y in ys:
-        rows = slice(max(0, y - reach), y + reach + 1)
-        ruling[rows] = np.maximum(ruling[rows], masks.horizontal[rows])
+    ruling = _horizontal_rules_near(masks.horizontal, sorted(ys), reach=reach, layout=layout)
     top, bottom = max(0, layout.table.y0 - reach), layout.table.y1 + reach
     for x in {v for f in layout.fields for v in (f.x0, f.x1)}:
         cols = slice(max(0, x - reach), x + reach + 1)
         ruling[top:bottom, cols] = np.maximum(ruling[top:bottom, cols], masks.vertical[top:bottom, cols])
     return ruling
+
+
+def _horizontal_rules_near(horizontal: np.ndarray, ys: list[int], *, reach: int, layout: SheetLayout) -> np.ndarray:
+    """The horizontal-run pixels within reach of the layout's rules that belong to a rule.
+
+    The reach is generous because a photographed rule bows a few pixels away from its fitted position. But
+    writing that sits just above a rule also leaves horizontal runs there: the feet of L and E, the bar
+    of a Z, merged into one run by the faint mask's closing. Erasing those turns LEVY into "I FVY". So
+    a run counts as ruling only where it is long (a rule crosses whole fields, a name's baseline does
+    not) or where it lies on a rule's own rows.
+    """
+    near = np.zeros_like(horizontal)
+    for y in ys:
+        rows = slice(max(0, y - reach), y + reach + 1)
+        near[rows] = horizontal[rows]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    if count <= 1:
+        return near
+    row_height = float(np.median([ln.y1 - ln.y0 for ln in layout.lines])) if layout.lines else 0.0
+    long_run = stats[:, cv2.CC_STAT_WIDTH] >= 3 * row_height
+    on_rule_rows = np.zeros(count, dtype=bool)
+    half = layout.ruling_px // 2 + 1
+    for y in ys:
+        band = labels[max(0, y - half) : y + half + 1]
+        on_rule_rows[np.unique(band)] = True
+    keep = long_run | on_rule_rows
+    keep[0] = False
+    return np.where(keep[labels], near, 0).astype(near.dtype)
 
 
 def _printed_template(writing: np.ndarray, layout: SheetLayout, spec) -> np.ndarray | None:
@@ -85,7 +155,7 @@ def _printed_template(writing: np.ndarray, layout: SheetLayout, spec) -> np.ndar
     return cv2.dilate(printed, np.ones((5, 5), np.uint8))
 
 
-def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
+def group_strokes(writing: np.ndarray, layout: SheetLayout, *, pale: np.ndarray | None = None) -> Strokes:
     """Components of the handwriting, each given whole to the cell holding most of its pixels."""
     row_height = int(np.median([ln.y1 - ln.y0 for ln in layout.lines])) if layout.lines else 1
     # Removing a rule cuts strokes that cross it; a short closing joins them again for grouping.
@@ -114,7 +184,7 @@ def group_strokes(writing: np.ndarray, layout: SheetLayout) -> Strokes:
     cell_of = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
     cell_of[0] = -1
     cell_of = _attach_overflow_tails(votes, cell_of, stats, layout)
-    return Strokes(labels, stats, cell_of, cells, row_height)
+    return Strokes(labels, stats, cell_of, cells, row_height, pale)
 
 
 def _attach_overflow_tails(votes: np.ndarray, cell_of: np.ndarray, stats: np.ndarray, layout: SheetLayout) -> np.ndarray:

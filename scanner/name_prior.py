@@ -28,12 +28,44 @@ def known_names() -> frozenset[str]:
             path = census / list_name
             if path.is_file():
                 names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
-    michael = _package_dir("gender_guesser")
-    if michael is not None and (michael / "data" / "nam_dict.txt").is_file():
-        for line in (michael / "data" / "nam_dict.txt").read_text(encoding="iso-8859-1").splitlines():
-            if not line.startswith("#") and len(line) > 30:
-                names |= {fold(part) for part in re.split(r"[+\- ]", line[3:29].strip()) if part}
+    names |= {fold(spelling) for spelling in _international_first_names()}
     return frozenset(names)
+
+
+@cache
+def _international_first_names() -> tuple[str, ...]:
+    """Every name part of Jörg Michael's dictionary as spelled there (accents kept: José, Benoît, Zoë).
+
+    The package ships it as UTF-8 (read it so: as Latin-1, "José" became "JosÃ©" and no accented name was
+    known); a line is a gender code, then the name with '+' between its parts, then country columns."""
+    michael = _package_dir("gender_guesser")
+    path = michael / "data" / "nam_dict.txt" if michael is not None else None
+    if path is None or not path.is_file():
+        return ()
+    spellings: set[str] = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        fields = line.split()
+        if line[:1] in "#=" or len(fields) < 2:
+            continue
+        spellings |= {unicodedata.normalize("NFC", p) for p in re.split(r"[+\-]", fields[1]) if p and "\ufffd" not in p}
+    return tuple(sorted(spellings))
+
+
+@cache
+def _accented_spellings() -> dict[str, frozenset[str]]:
+    """Folded name -> its spellings with accents (casefolded): "ines" -> {"inés"}."""
+    found: dict[str, set[str]] = {}
+    for spelling in _international_first_names():
+        if fold(spelling) != spelling.casefold():
+            found.setdefault(fold(spelling), set()).add(spelling.casefold())
+    return {key: frozenset(value) for key, value in found.items()}
+
+
+def accent_unsure(part: str) -> bool:
+    """True when the lists spell this name part with accents other than the ones read ("Ines" read, "Inés"
+    known): at 200 dpi an accent is a few pixels, so such a read may be right or may have lost one."""
+    spellings = _accented_spellings().get(fold(part))
+    return bool(spellings) and part.casefold() not in spellings
 
 
 # Census surnames below this rank are rare (one person in ~100,000); a rare list name earns half the bonus.

@@ -17,7 +17,8 @@ from scanner.debug import DebugWriter
 from scanner.errors import PageTimedOut, SetupError, SheetError
 from scanner.fields import FieldReader, Recognizer, TesseractFieldReader, field_reader
 from scanner.grid import Grid, Masks, find_table, number_column_side, ruling_masks
-from scanner.ink import InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, handwriting_mask, measure
+from scanner.ink import (InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, grow_into_pale, measure,
+                         writing_masks)
 from scanner.normalize import Settings as NormalizeSettings
 from scanner.normalize import half_turn, level, needs_half_turn, normalize
 from scanner.ocr import OcrEngine, TextKind, default_engine
@@ -109,9 +110,10 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
         layout = build_layout(upright.gray, masks, grid, engine)
     gray = upright.gray
     ink = masks.ink
-    writing = handwriting_mask(ink, masks, layout)
-    strokes = group_strokes(writing, layout)
-    readings = tuple(_read_line(i, gray, writing, strokes, layout, settings, reader) for i in range(len(layout.lines)))
+    found = writing_masks(ink, masks, layout)
+    strokes = group_strokes(found.writing, layout, pale=found.pale)
+    readings = tuple(_read_line(i, gray, found.writing, strokes, layout, settings, reader)
+                     for i in range(len(layout.lines)))
     debug.overlays(gray, layout, readings)
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
     crops = line_crops(gray, layout) if settings.keep_crops else ()
@@ -220,6 +222,9 @@ def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, fie
     if found is None:
         return TextRead("", 0.0)
     mask, box = found
+    if strokes.pale is not None:
+        # Pale pixels within a stroke's length of the writing: about an eighth of a line (measured scale).
+        mask, box = grow_into_pale(mask, box, strokes.pale, steps=max(2, round(strokes.row_height / 8)))
     return reader.read(_clean_crop(gray, mask, box), kind)
 
 
