@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 SIGNATURE_STATUSES = {"signed", "signature_only"}
+UNSEEN_NAME_STATUSES = ("blank", "signature_only")  # a written name on such a line was not seen as writing
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Scores:
     review_rate: float
     review_rate_plain: float  # among lines truly signed or blank: what a sheet of ordinary lines costs
     names_in_truth: int
+    names_seen: int  # written names whose line did not come out blank or signature-only
     names_exact: int
     names_exact_unaccented: int  # exact once accents are set aside: how much of the rest is accents alone
     name_cer: float
@@ -36,6 +38,10 @@ class Scores:
     @property
     def status_accuracy(self) -> float:
         return self.status_correct_automatic / max(self.automatic_lines, 1)
+
+    @property
+    def name_seen_rate(self) -> float:
+        return self.names_seen / max(self.names_in_truth, 1)
 
     @property
     def name_exact_rate(self) -> float:
@@ -124,7 +130,8 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
         status_correct_automatic=int((automatic["status"] == automatic["truth_status"]).sum()),
         review_rate=float(found["needs_review"].mean()) if len(found) else 0.0,
         review_rate_plain=float(plain["needs_review"].mean()) if len(plain) else 0.0,
-        names_in_truth=len(named), names_exact=int(sum(exact)), names_exact_unaccented=int(sum(unaccented)),
+        names_in_truth=len(named), names_seen=int((~named["status"].isin(UNSEEN_NAME_STATUSES)).sum()),
+        names_exact=int(sum(exact)), names_exact_unaccented=int(sum(unaccented)),
         name_cer=float(sum(cer) / max(len(cer), 1)),
         names_auto_accepted=len(accepted), names_auto_accepted_exact=int(accepted_exact),
     )
@@ -140,6 +147,7 @@ def report(scores: Scores) -> str:
         f"status accuracy (auto)    {s.status_accuracy:.2%}",
         f"review rate               {s.review_rate:.1%}",
         f"review rate, signed/blank {s.review_rate_plain:.1%} (name-only, signature-only and struck lines always go)",
+        f"name seen as writing      {s.name_seen_rate:.1%} ({s.names_seen}/{s.names_in_truth})",
         f"name exact match          {s.name_exact_rate:.1%} ({s.names_exact}/{s.names_in_truth})",
         f"name exact, accents aside {s.name_exact_unaccented_rate:.1%} ({s.names_exact_unaccented}/{s.names_in_truth})",
         f"name character error rate {s.name_cer:.3f}",

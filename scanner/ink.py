@@ -121,23 +121,28 @@ def _horizontal_rules_near(horizontal: np.ndarray, ys: list[int], *, reach: int,
     a run counts as ruling only where it is long (a rule crosses whole fields, a name's baseline does
     not) or where it lies on a rule's own rows.
     """
-    near = np.zeros_like(horizontal)
+    ruling = np.zeros_like(horizontal)
+    if not ys:
+        return ruling
+    # Only the band the rules span is labelled (the page beyond holds no layout rule).
+    top, bottom = max(0, ys[0] - reach), min(horizontal.shape[0], ys[-1] + reach + 1)
+    near = np.zeros((bottom - top, horizontal.shape[1]), horizontal.dtype)
     for y in ys:
-        rows = slice(max(0, y - reach), y + reach + 1)
-        near[rows] = horizontal[rows]
+        rows = slice(max(top, y - reach), min(bottom, y + reach + 1))
+        near[rows.start - top : rows.stop - top] = horizontal[rows]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
     if count <= 1:
-        return near
+        return ruling
     row_height = float(np.median([ln.y1 - ln.y0 for ln in layout.lines])) if layout.lines else 0.0
     long_run = stats[:, cv2.CC_STAT_WIDTH] >= 3 * row_height
     on_rule_rows = np.zeros(count, dtype=bool)
     half = layout.ruling_px // 2 + 1
     for y in ys:
-        band = labels[max(0, y - half) : y + half + 1]
-        on_rule_rows[np.unique(band)] = True
+        on_rule_rows[np.unique(labels[max(0, y - half - top) : max(0, y + half + 1 - top)])] = True
     keep = long_run | on_rule_rows
     keep[0] = False
-    return np.where(keep[labels], near, 0).astype(near.dtype)
+    ruling[top:bottom] = np.where(keep[labels], near, 0)
+    return ruling
 
 
 def _printed_template(writing: np.ndarray, layout: SheetLayout, spec) -> np.ndarray | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import signal
 import threading
 import time
@@ -27,6 +28,8 @@ from scanner.types import (
     TEXT_ROLES, Box, InkMeasure, LineCrops, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
     ReviewReason, Role, SheetLayout, TextRead, UprightPage,
 )
+
+log = logging.getLogger(__name__)
 
 _KIND_OF_ROLE = {Role.ADDRESS: TextKind.ADDRESS, Role.ZIP: TextKind.ZIP, Role.DATE: TextKind.DATE,
                  Role.EMAIL: TextKind.EMAIL, Role.WARD: TextKind.ADDRESS}
@@ -64,9 +67,12 @@ def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), for
         result = PageResult(ref, exc.status, message)
     except MemoryError:
         result = PageResult(ref, PageStatus.TOO_LARGE, f"{ref.file_name} page {ref.page}: out of memory while reading")
-    except Exception as exc:  # noqa: BLE001 - a bug or an engine crash fails this page, never the batch
+    except Exception:  # noqa: BLE001 - a bug or an engine crash fails this page, never the batch
+        # The user gets what happened and what to do; the details (for a bug report) go to the debug log.
+        log.debug("page %s of %s failed", ref.page, ref.file_name, exc_info=True)
         result = PageResult(ref, PageStatus.FAILED,
-                            f"{ref.file_name} page {ref.page}: internal error ({type(exc).__name__}); please report it")
+                            f"{ref.file_name} page {ref.page}: the reader failed on this page (a bug, not a problem "
+                            "with the scan); the other pages are unaffected. Please report it.")
     return _with_seconds(result, time.perf_counter() - started)
 
 

@@ -64,3 +64,18 @@ def test_review_rate_on_signed_and_blank_lines_leaves_out_lines_that_always_go()
     scores = score(rows, truth)
     assert scores.review_rate == 0.75
     assert scores.review_rate_plain == 0.5
+
+
+def test_names_seen_and_exact_with_accents_aside():
+    from pipeline.evaluate import report, score
+
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": [1, 2, 3, 4],
+                          "truth_status": ["signed"] * 4,
+                          "truth_name": ["José López", "Inès Roy", "Li Wu", "Bo Kim"]})
+    rows = pd.DataFrame({"file": "a.png", "page": "1", "line": ["1", "2", "3", "4"],
+                         "status": ["signed", "signed", "signature_only", "signed"],
+                         "name": ["Jose Lopez", "Inès Roy", "", "Bo Kin"], "needs_review": "true"})
+    scores = score(rows, truth)
+    assert (scores.names_seen, scores.names_exact, scores.names_exact_unaccented) == (3, 1, 2)
+    assert "name seen as writing      75.0% (3/4)" in report(scores)
+    assert "name exact, accents aside 50.0% (2/4)" in report(scores)
