@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape
 from pipeline.review import auth, uploads
 from pipeline.review.web import admin_csrf_session, admin_session, render, settings_of, workspace
+from pipeline.spreadsheet import csv_text
 from pipeline.status import workspace_status
 from pipeline.users import ROLES, UserError, add_user, list_users, set_disabled, set_role
 
@@ -27,7 +28,8 @@ def overview(request: Request, current: auth.Session = Depends(admin_session)) -
 
 @router.get("/export/{what}.csv")
 def export(request: Request, what: str, profile: str = "", _current: auth.Session = Depends(admin_session)) -> Response:
-    """rows.csv or roster.csv, human decisions applied; never cached by the browser (personal data)."""
+    """rows.csv or roster.csv, human decisions applied, text that starts like a formula quoted (csv_text);
+    never cached by the browser (personal data)."""
     store = workspace(request)
     if what == "rows":
         frame = rows_export(effective_lines(store))
@@ -41,7 +43,7 @@ def export(request: Request, what: str, profile: str = "", _current: auth.Sessio
         raise HTTPException(404, "export rows or roster")
     stamp = dt.date.today().isoformat()
     suffix = f"-{profile}" if profile and what == "roster" else ""
-    return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
+    return Response(csv_text(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{what}{suffix}-{stamp}.csv"',
                              "Cache-Control": "no-store"})
 
