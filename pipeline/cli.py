@@ -149,11 +149,22 @@ def review(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 unless behind an HTTPS proxy.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(
+        "--allowed-host", help="A host name browsers use to reach the app (repeatable), e.g. review.example.org"
+                               " behind a proxy; requests naming any other host get 400. 127.0.0.1, localhost"
+                               " and [::1] are always allowed.")] = None,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Mark cookies Secure (sent over HTTPS only): set it when an HTTPS proxy serves the"
+                                 " app; without HTTPS browsers would drop them and nobody could log in.")] = False,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips", help="Addresses of the proxy (comma-separated) whose X-Forwarded-For/-Proto"
+                                      " headers are believed; the login throttle then counts real client"
+                                      " addresses. Off unless given.")] = None,
 ) -> None:
     """Serve the volunteer review app: log in, review lines worst first, possible duplicates, admin pages."""
     from pipeline.review.app import serve
     from pipeline.review.queue import ensure_review_schema
-    from pipeline.review.web import ReviewSettings
+    from pipeline.review.web import LOOPBACK_HOSTS, ReviewSettings
     from pipeline.users import list_users
 
     store = _open_existing(workspace)
@@ -166,7 +177,9 @@ def review(
         store.close()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     typer.echo(f"petition review on http://{host}:{port}/ (Ctrl-C stops it)")
-    serve(ReviewSettings(workspace=workspace), host=host, port=port)
+    settings = ReviewSettings(workspace=workspace, secure_cookies=secure_cookies,
+                              allowed_hosts=(*LOOPBACK_HOSTS, *(allowed_host or ())))
+    serve(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
 
 
 @user_app.command("add")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -101,16 +102,25 @@ def upload_form(request: Request, current: auth.Session = Depends(admin_session)
 
 
 @router.post("/upload")
-async def upload(request: Request, current: auth.Session = Depends(admin_csrf_session)) -> Response:
-    """Files are checked by content; a rejected file rejects the whole upload with a message (413 / 415)."""
+async def upload(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    """The session and role come from the cookie before a byte of the body is read; the CSRF token (header, or
+    the form field sent before the files) before a byte of a file is written. Files stream to disk, each
+    checked as it arrives; a rejected file rejects the whole upload with a message (413 / 415) and nothing
+    of it is kept. The body as a whole is capped by web.Guard."""
     settings = settings_of(request)
-    form = await request.form(max_files=settings.max_files)
-    files = [uploads.Incoming(f.filename or "", f.file) for f in form.getlist("files") if hasattr(f, "file")]
+    header_token = request.headers.get(auth.CSRF_HEADER)
+
+    def check_csrf(fields: Mapping[str, str]) -> None:
+        if not auth.tokens_match(current.csrf, header_token if header_token is not None else fields.get("csrf")):
+            raise auth.CsrfRejected()
+
     store = request.app.state.workspaces
     try:
-        # Saving and hashing block: run them in the thread pool, with that thread's own connection.
-        batch_id = await run_in_threadpool(lambda: uploads.accept_upload(
-            store.get(), files, current.user.name, max_file_bytes=settings.max_file_bytes))
+        received = await uploads.receive_upload(
+            request.stream(), request.headers.get("content-type", ""), settings.workspace, before_files=check_csrf,
+            limits=uploads.UploadLimits(max_file_bytes=settings.max_file_bytes, max_files=settings.max_files))
+        # Hashing and recording block: run them in the thread pool, with that thread's own connection.
+        batch_id = await run_in_threadpool(lambda: uploads.record_upload(store.get(), received, current.user.name))
     except uploads.UploadRejected as exc:
         return render(request, "upload.html", current, status_code=exc.status_code, message=str(exc),
                       max_mb=settings.max_file_bytes // 1024**2)
