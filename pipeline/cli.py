@@ -45,16 +45,18 @@ def read(
 
     from pipeline.batch import ReadJob, read_paths
     from pipeline.rows import pages_frame, rows_frame, write_csv
-    from scanner.form import load_form
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer))
-    job = ReadJob(settings=settings,
-                  form=load_form(form) if form else None, debug_dir=str(debug_dir) if debug_dir else None)
+    job = ReadJob(settings=settings, form=_load_form(form), debug_dir=str(debug_dir) if debug_dir else None)
     report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
-    write_csv(rows_frame(report.pages), output)
-    write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
+    try:
+        write_csv(rows_frame(report.pages), output)
+        write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
+    except OSError as exc:
+        typer.echo(f"error: cannot write {output} ({exc.strerror}); choose another place with -o", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     typer.echo(summary(report.pages, output), err=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL if report.any_ok else EXIT_NOTHING)
 
@@ -79,15 +81,18 @@ def add(
 
     from pipeline.add import add_paths
     from pipeline.batch import ReadJob
-    from pipeline.store import Workspace
-    from scanner.form import load_form
+    from pipeline.store import Workspace, WorkspaceError
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout,
                        recognizer=_recognizer(recognizer))
-    job = ReadJob(settings=settings, form=load_form(form) if form else None)
-    store = Workspace.open(workspace)
+    job = ReadJob(settings=settings, form=_load_form(form))
+    try:
+        store = Workspace.open(workspace)
+    except WorkspaceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     try:
         with _progress_bar() as tick:
             report = add_paths(store, list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=tick)
@@ -96,7 +101,7 @@ def add(
     typer.echo(add_summary(report, workspace))
     if report.interrupted:
         raise typer.Exit(130)
-    raise typer.Exit(EXIT_OK if report.all_read else EXIT_PARTIAL)
+    raise typer.Exit(EXIT_OK if report.all_read and report.files else EXIT_PARTIAL if report.any_read else EXIT_NOTHING)
 
 
 @app.command()
@@ -222,6 +227,20 @@ def _recognizer(name: str):
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
     return chosen
+
+
+def _load_form(path: Path | None):
+    """The form asked for, checked before any page is read; a broken one stops the run with what to fix."""
+    from scanner.errors import SheetError
+    from scanner.form import load_form
+
+    if path is None:
+        return None
+    try:
+        return load_form(path)
+    except SheetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
 
 
 def _open_existing(workspace: Path):

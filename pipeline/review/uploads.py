@@ -16,7 +16,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -26,7 +26,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.add import add_paths, file_sha256
-from pipeline.batch import ReadJob, init_worker
+from pipeline.batch import ReadJob, worker_pool
 from pipeline.store import Workspace, now
 from scanner import ingest
 from scanner.errors import InputTooLarge, SheetError
@@ -253,8 +253,8 @@ def record_upload(workspace: Workspace, received: Received, user: str) -> int:
 
 
 def _forkserver_pool(workers: int) -> Executor:
-    context = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=workers, initializer=init_worker, mp_context=context)
+    """Workers from a forkserver (see above), tied to the app: killed with it, not left running for ever."""
+    return worker_pool(workers, multiprocessing.get_context("forkserver"))
 
 
 class BatchRunner:
