@@ -5,6 +5,9 @@ Scan file names and names typed by reviewers are untrusted text. A spreadsheet r
 writer goes through `neutralised`: such a text cell gets a leading apostrophe, as OWASP's CSV-injection guidance
 says. Only text is touched: numbers (page, line, counts, a negative skew) stay numbers. This happens here, at
 the edge, and only here: the workspace, deduplication and the review app keep exactly what was read or typed.
+
+XLSX cannot hold most C0 control characters (a scan's file name can contain \x01); openpyxl refuses them, which
+would fail the whole export, so in XLSX only they become U+FFFD. CSV holds any character and keeps them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # pandas' own sheet name, kept so a workbook looks as it did before this module wrote it.
 SHEET_NAME = "Sheet1"
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
 
 def neutralise(value: object) -> object:
@@ -74,10 +79,15 @@ def _xlsx(frame: pd.DataFrame) -> Workbook:
     return book
 
 
+def _xlsx_text(text: str) -> str:
+    """The text with each character an XLSX cell cannot hold replaced by U+FFFD, visibly, rather than dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, text)
+
+
 def _cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
     """Text is forced to a text cell: openpyxl would otherwise make '=…' a formula and '#REF!' an error cell."""
     if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
         cell.data_type = "s"
         return cell
     if pd.isna(value):

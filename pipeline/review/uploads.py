@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import threading
+import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -281,8 +282,8 @@ class BatchRunner:
             try:
                 self._run(workspace, batch_id)
             except Exception as exc:  # a crashed batch must not stop the runner; its state says what happened
-                log.exception("batch %s failed", batch_id)
-                _set_state(workspace, batch_id, "failed", f"{type(exc).__name__}: run it again from the batches page")
+                log.error("batch %d failed: %s", batch_id, _where_it_failed(exc))
+                _set_state(workspace, batch_id, "failed", BATCH_FAILED)
 
     def _run(self, workspace: Workspace, batch_id: int) -> None:
         folder = self.root / UPLOADS / f"batch-{batch_id}"
@@ -299,6 +300,19 @@ class BatchRunner:
         failed = sum(p.status.value != "ok" for p in report.pages) + sum(
             f.status not in ("new", "already added") for f in report.files)
         _set_state(workspace, batch_id, "done", f"{failed} files or pages could not be read" if failed else "")
+
+
+# Shown on the batches page. Pages read before the failure are stored, so uploading the files again reads the rest.
+BATCH_FAILED = ("reading stopped on an unexpected problem; upload the same files again to read the rest"
+                " (pages already read are kept). The server log says where it stopped.")
+
+
+def _where_it_failed(exc: BaseException) -> str:
+    """For the admin's log: the exception's kind and the code lines it came through, innermost first. Not its
+    message or values: those can hold file or signer names, and the server log holds no personal data."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
 
 
 def _set_state(workspace: Workspace, batch_id: int, state: str, message: str) -> None:

@@ -230,7 +230,8 @@ def test_admin_download_quotes_the_hostile_cells(workspace_root, what, profile):
     from pipeline.review.web import ReviewSettings
 
     root, decided_line = workspace_root
-    app = create_app(ReviewSettings(workspace=root), run_batches=False)
+    # TestClient sends `Host: testserver`; the app answers only to the names it is given.
+    app = create_app(ReviewSettings(workspace=root, allowed_hosts=("testserver",)), run_batches=False)
     with TestClient(app) as client:
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
         login = client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf": token},

@@ -31,7 +31,7 @@ from pipeline import cli
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD, csrf_of, login
+from tests.review.conftest import PASSWORD, TEST_HOSTS, csrf_of, login
 from tests.support import ROOT
 
 MB = 1024**2
@@ -275,6 +275,25 @@ def _row_counts(workspace_dir: Path) -> dict[str, int]:
         store.close()
 
 
+def test_the_in_process_test_client_gets_no_exception_from_the_host_check(workspace_dir):
+    """Nothing in a request lets `testserver` (TestClient's Host) through unless the settings name it; with the
+    defaults only loopback names are served, however the request arrives."""
+    app = create_app(ReviewSettings(workspace=workspace_dir), run_batches=False)
+    with TestClient(app) as client:
+        assert client.get("/login").status_code == 400
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/login").status_code == 200
+
+
+def test_a_foreign_host_is_400_even_where_the_test_host_is_allowed(app):
+    with TestClient(app) as client:
+        assert client.get("/login").status_code == 200
+        for path in ("/login", "/review", "/admin/export/rows.csv"):
+            assert client.get(path, headers={"host": "evil.example"}).status_code == 400, path
+        refused = client.post("/api/decide", json={}, headers={"host": "evil.example:8000"})
+    assert refused.status_code == 400 and "--allowed-host" in refused.text
+
+
 def test_a_login_with_a_huge_name_is_refused_and_no_table_grows(app, workspace_dir):
     before = _row_counts(workspace_dir)
     with TestClient(app) as client:
@@ -286,7 +305,8 @@ def test_a_login_with_a_huge_name_is_refused_and_no_table_grows(app, workspace_d
 
 @pytest.mark.parametrize("token_in", ["header", "form field"])
 def test_the_file_count_limit_holds_however_the_csrf_token_travels(workspace_dir, clock, token_in):
-    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_files=2), run_batches=False)
+    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_files=2, allowed_hosts=TEST_HOSTS),
+                     run_batches=False)
     with TestClient(app) as client:
         assert login(client, "ada").status_code == 303
         csrf = csrf_of(client.get("/admin").text)
