@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.batch import ReadJob, _read_one, init_worker
+from pipeline.batch import ReadJob, _read_one, worker_pool
 from pipeline.store import Workspace
 from scanner import ingest
 from scanner.errors import SheetError
@@ -47,6 +47,13 @@ class AddReport:
         return all(f.status in ("new", "already added") for f in self.files) and all(
             p.status is PageStatus.OK for p in self.pages)
 
+    @property
+    def any_read(self) -> bool:
+        """Something of this run is in the workspace: a file added before, or a page read now (or in the
+        interrupted run this one finishes). False for a batch of only unreadable files, or of none at all."""
+        return any(f.status == "already added" or (f.status == "new" and not f.pages)
+                   or any(p.status is PageStatus.OK for p in f.pages) for f in self.files)
+
 
 @dataclass(frozen=True)
 class _Work:
@@ -58,8 +65,8 @@ ExecutorFactory = Callable[[int], Executor]
 
 
 def process_pool(workers: int) -> Executor:
-    """The default executor: worker processes with Tesseract limited to one thread each."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=init_worker)
+    """The default executor: worker processes with Tesseract limited to one thread each, that die with this one."""
+    return worker_pool(workers)
 
 
 def add_paths(workspace: Workspace, paths: Iterable[Path], *, job: ReadJob, workers: int = 1, pdf_dpi: int = 200,
@@ -90,37 +97,39 @@ def add_paths(workspace: Workspace, paths: Iterable[Path], *, job: ReadJob, work
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with ingest.open_regular(path) as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
 def _triage(workspace: Workspace, path: Path, *, pdf_dpi: int) -> tuple[FileOutcome, list[PageRef]]:
-    """A file's pages still to read; a file that cannot be opened is recorded with its reason."""
+    """A file's pages still to read; a file that cannot be opened is recorded with its reason. The file is
+    named by ingest.display_name wherever it is stored or shown: a name that is not UTF-8 cannot be."""
+    name = ingest.display_name(path)
     try:
         kind = ingest.sniff(path)
         sha256 = file_sha256(path)
+        size = path.stat().st_size
     except SheetError as exc:
-        return FileOutcome(str(path), path.name, "", exc.status.value, str(exc)), []
+        return FileOutcome(str(path), name, "", exc.status.value, str(exc)), []
     except OSError as exc:
-        return FileOutcome(str(path), path.name, "", PageStatus.UNREADABLE.value, f"{path.name}: {exc.strerror}"), []
+        return FileOutcome(str(path), name, "", PageStatus.UNREADABLE.value, f"{name}: {exc.strerror}"), []
     known = workspace.file(sha256)
     if known is not None:
-        workspace.add_file(sha256=sha256, name=path.name, size=path.stat().st_size, kind=kind,
-                           page_count=known.page_count, status=known.status)
+        workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=known.page_count,
+                           status=known.status)
         if known.page_count and len(workspace.pages_done(sha256)) >= known.page_count:
-            return FileOutcome(str(path), path.name, sha256, "already added", f"same content as {known.name}"), []
+            return FileOutcome(str(path), name, sha256, "already added", f"same content as {known.name}"), []
     try:
         refs = ingest.page_refs(path, pdf_dpi=pdf_dpi)
     except SheetError as exc:
-        workspace.add_file(sha256=sha256, name=path.name, size=path.stat().st_size, kind=kind, page_count=0,
-                           status=exc.status.value, message=str(exc))
-        return FileOutcome(str(path), path.name, sha256, exc.status.value, str(exc)), []
-    workspace.add_file(sha256=sha256, name=path.name, size=path.stat().st_size, kind=kind, page_count=len(refs),
-                       status="reading")
+        workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=0, status=exc.status.value,
+                           message=str(exc))
+        return FileOutcome(str(path), name, sha256, exc.status.value, str(exc)), []
+    workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=len(refs), status="reading")
     done = workspace.pages_done(sha256)
-    return FileOutcome(str(path), path.name, sha256, "new"), [r for r in refs if r.page not in done]
+    return FileOutcome(str(path), name, sha256, "new"), [r for r in refs if r.page not in done]
 
 
 def _read(work: list[_Work], job: ReadJob, workers: int, executor_factory: ExecutorFactory,

@@ -45,16 +45,18 @@ def read(
 
     from pipeline.batch import ReadJob, read_paths
     from pipeline.rows import pages_frame, rows_frame, write_csv
-    from scanner.form import load_form
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer))
-    job = ReadJob(settings=settings,
-                  form=load_form(form) if form else None, debug_dir=str(debug_dir) if debug_dir else None)
+    job = ReadJob(settings=settings, form=_load_form(form), debug_dir=str(debug_dir) if debug_dir else None)
     report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
-    write_csv(rows_frame(report.pages), output)
-    write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
+    try:
+        write_csv(rows_frame(report.pages), output)
+        write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
+    except OSError as exc:
+        typer.echo(f"error: cannot write {output} ({exc.strerror}); choose another place with -o", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     typer.echo(summary(report.pages, output), err=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL if report.any_ok else EXIT_NOTHING)
 
@@ -79,15 +81,18 @@ def add(
 
     from pipeline.add import add_paths
     from pipeline.batch import ReadJob
-    from pipeline.store import Workspace
-    from scanner.form import load_form
+    from pipeline.store import Workspace, WorkspaceError
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout,
                        recognizer=_recognizer(recognizer))
-    job = ReadJob(settings=settings, form=load_form(form) if form else None)
-    store = Workspace.open(workspace)
+    job = ReadJob(settings=settings, form=_load_form(form))
+    try:
+        store = Workspace.open(workspace)
+    except WorkspaceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     try:
         with _progress_bar() as tick:
             report = add_paths(store, list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=tick)
@@ -96,7 +101,7 @@ def add(
     typer.echo(add_summary(report, workspace))
     if report.interrupted:
         raise typer.Exit(130)
-    raise typer.Exit(EXIT_OK if report.all_read else EXIT_PARTIAL)
+    raise typer.Exit(EXIT_OK if report.all_read and report.files else EXIT_PARTIAL if report.any_read else EXIT_NOTHING)
 
 
 @app.command()
@@ -149,11 +154,22 @@ def review(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     host: Annotated[str, typer.Option("--host", help="Address to listen on; keep 127.0.0.1 unless behind an HTTPS proxy.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(
+        "--allowed-host", help="A host name browsers use to reach the app (repeatable), e.g. review.example.org"
+                               " behind a proxy; requests naming any other host get 400. 127.0.0.1, localhost"
+                               " and [::1] are always allowed.")] = None,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Mark cookies Secure (sent over HTTPS only): set it when an HTTPS proxy serves the"
+                                 " app; without HTTPS browsers would drop them and nobody could log in.")] = False,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips", help="Addresses of the proxy (comma-separated) whose X-Forwarded-For/-Proto"
+                                      " headers are believed; the login throttle then counts real client"
+                                      " addresses. Off unless given.")] = None,
 ) -> None:
     """Serve the volunteer review app: log in, review lines worst first, possible duplicates, admin pages."""
     from pipeline.review.app import serve
     from pipeline.review.queue import ensure_review_schema
-    from pipeline.review.web import ReviewSettings
+    from pipeline.review.web import LOOPBACK_HOSTS, ReviewSettings
     from pipeline.users import list_users
 
     store = _open_existing(workspace)
@@ -166,7 +182,9 @@ def review(
         store.close()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     typer.echo(f"petition review on http://{host}:{port}/ (Ctrl-C stops it)")
-    serve(ReviewSettings(workspace=workspace), host=host, port=port)
+    settings = ReviewSettings(workspace=workspace, secure_cookies=secure_cookies,
+                              allowed_hosts=(*LOOPBACK_HOSTS, *(allowed_host or ())))
+    serve(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
 
 
 @user_app.command("add")
@@ -209,6 +227,20 @@ def _recognizer(name: str):
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
     return chosen
+
+
+def _load_form(path: Path | None):
+    """The form asked for, checked before any page is read; a broken one stops the run with what to fix."""
+    from scanner.errors import SheetError
+    from scanner.form import load_form
+
+    if path is None:
+        return None
+    try:
+        return load_form(path)
+    except SheetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
 
 
 def _open_existing(workspace: Path):

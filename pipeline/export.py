@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import spreadsheet
 from pipeline.dedupe import DedupeResult, Person, dedupe
 from pipeline.names import parse_name
 from pipeline.rows import ROW_COLUMNS
@@ -143,14 +144,9 @@ def shape(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """CSV or XLSX by the file's suffix; written to a temporary name, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    if path.suffix.lower() == ".xlsx":
-        frame.to_excel(partial, index=False, engine="openpyxl")
-    else:
-        frame.to_csv(partial, index=False)
-    partial.replace(path)
+    """CSV or XLSX by the file's suffix, text cells neutralised against formula injection (pipeline.spreadsheet);
+    written to a temporary name, then renamed."""
+    spreadsheet.write_table(frame, path)
 
 
 def _state(line) -> str:

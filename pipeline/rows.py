@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import spreadsheet
 from scanner.types import TEXT_ROLES, PageResult, PageStatus
 
 ROW_COLUMNS = ["file", "page", "line", "status", "name", "name_confidence", "needs_review", "review_reasons"]
@@ -41,8 +42,6 @@ def pages_frame(pages: tuple[PageResult, ...]) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary name, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    frame.to_csv(partial, index=False)
-    partial.replace(path)
+    """Write to a temporary name, then rename: a reader never sees half a file. A file name or a reading that
+    starts like a formula is written quoted (pipeline.spreadsheet): rows.csv is opened in spreadsheets too."""
+    spreadsheet.write_csv(frame, path)

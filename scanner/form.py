@@ -110,9 +110,28 @@ def load_form(path: Path) -> Form:
         )
         form = Form(str(meta.get("name", path.stem)), tuple(float(v) for v in meta["table"]), bounds, fields)
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise FormError(f"{path}: cannot read the form ({type(exc).__name__}: {exc})") from exc
+        raise FormError(f"form file {path} {_what_is_wrong(exc)}") from exc
     _check(form, path)
     return form
+
+
+def _what_is_wrong(exc: Exception) -> str:
+    """What load_form's failure means for the person editing the file, in plain words: the people who write form
+    files by hand are not Python programmers, so no exception class names or reprs."""
+    if isinstance(exc, OSError):
+        # strerror is the system's own words ("No such file or directory"); str(exc) would add "[Errno 2]".
+        return f"cannot be read ({exc.strerror})" if exc.strerror else "cannot be read"
+    if isinstance(exc, UnicodeDecodeError):  # a ValueError too: test it first
+        return "is not UTF-8 text (save it as UTF-8)"
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        if line is None:  # Python before 3.14: no position attributes, the text ends in "(at line N, column M)"
+            return f"is not valid TOML: {exc}"
+        return f"is not valid TOML: {getattr(exc, 'msg', 'syntax error')} at line {line}, column {column}"
+    if isinstance(exc, KeyError) and exc.args:
+        return f"has no '{exc.args[0]}'"
+    roles = ", ".join(role.value for role in Role)
+    return f"has a value it cannot use (table, line_bounds, x and rows take numbers; role is one of {roles})"
 
 
 def _check(form: Form, path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape
 from pipeline.review import auth, uploads
 from pipeline.review.web import admin_csrf_session, admin_session, render, settings_of, workspace
+from pipeline.spreadsheet import csv_text
 from pipeline.status import workspace_status
 from pipeline.users import ROLES, UserError, add_user, list_users, set_disabled, set_role
 
@@ -27,7 +29,8 @@ def overview(request: Request, current: auth.Session = Depends(admin_session)) -
 
 @router.get("/export/{what}.csv")
 def export(request: Request, what: str, profile: str = "", _current: auth.Session = Depends(admin_session)) -> Response:
-    """rows.csv or roster.csv, human decisions applied; never cached by the browser (personal data)."""
+    """rows.csv or roster.csv, human decisions applied, text that starts like a formula quoted (csv_text);
+    never cached by the browser (personal data)."""
     store = workspace(request)
     if what == "rows":
         frame = rows_export(effective_lines(store))
@@ -41,7 +44,7 @@ def export(request: Request, what: str, profile: str = "", _current: auth.Sessio
         raise HTTPException(404, "export rows or roster")
     stamp = dt.date.today().isoformat()
     suffix = f"-{profile}" if profile and what == "roster" else ""
-    return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
+    return Response(csv_text(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{what}{suffix}-{stamp}.csv"',
                              "Cache-Control": "no-store"})
 
@@ -99,16 +102,25 @@ def upload_form(request: Request, current: auth.Session = Depends(admin_session)
 
 
 @router.post("/upload")
-async def upload(request: Request, current: auth.Session = Depends(admin_csrf_session)) -> Response:
-    """Files are checked by content; a rejected file rejects the whole upload with a message (413 / 415)."""
+async def upload(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
+    """The session and role come from the cookie before a byte of the body is read; the CSRF token (header, or
+    the form field sent before the files) before a byte of a file is written. Files stream to disk, each
+    checked as it arrives; a rejected file rejects the whole upload with a message (413 / 415) and nothing
+    of it is kept. The body as a whole is capped by web.Guard."""
     settings = settings_of(request)
-    form = await request.form(max_files=settings.max_files)
-    files = [uploads.Incoming(f.filename or "", f.file) for f in form.getlist("files") if hasattr(f, "file")]
+    header_token = request.headers.get(auth.CSRF_HEADER)
+
+    def check_csrf(fields: Mapping[str, str]) -> None:
+        if not auth.tokens_match(current.csrf, header_token if header_token is not None else fields.get("csrf")):
+            raise auth.CsrfRejected()
+
     store = request.app.state.workspaces
     try:
-        # Saving and hashing block: run them in the thread pool, with that thread's own connection.
-        batch_id = await run_in_threadpool(lambda: uploads.accept_upload(
-            store.get(), files, current.user.name, max_file_bytes=settings.max_file_bytes))
+        received = await uploads.receive_upload(
+            request.stream(), request.headers.get("content-type", ""), settings.workspace, before_files=check_csrf,
+            limits=uploads.UploadLimits(max_file_bytes=settings.max_file_bytes, max_files=settings.max_files))
+        # Hashing and recording block: run them in the thread pool, with that thread's own connection.
+        batch_id = await run_in_threadpool(lambda: uploads.record_upload(store.get(), received, current.user.name))
     except uploads.UploadRejected as exc:
         return render(request, "upload.html", current, status_code=exc.status_code, message=str(exc),
                       max_mb=settings.max_file_bytes // 1024**2)

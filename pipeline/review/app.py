@@ -46,7 +46,7 @@ def create_app(settings: ReviewSettings, *, run_batches: bool = True) -> FastAPI
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(auth.CsrfRejected, _csrf_rejected)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(web.Guard, max_request_bytes=settings.max_request_bytes)
+    app.add_middleware(web.Guard, settings=settings)
     return app
 
 
@@ -102,20 +102,25 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), csrf
     if not auth.tokens_match(request.cookies.get(auth.LOGIN_CSRF_COOKIE, ""), csrf):
         return _login_page(request, message="The login form expired: please try again.", status_code=403)
     ip = request.client.host if request.client else ""
-    store = workspace(request)
+    store, device = workspace(request), request.cookies.get(auth.DEVICE_COOKIE)
     try:
-        user = auth.log_in(store, name, password, ip, now=clock(request))
+        user = auth.log_in(store, name, password, ip, device_token=device, now=clock(request))
     except auth.LoginLocked as exc:
-        response = _login_page(request, message=f"Too many failed attempts. {str(exc).capitalize()}.", status_code=429)
+        response = _login_page(request, status_code=429, message=f"Too many failed attempts. {str(exc).capitalize()}."
+                               " A browser that has logged in here before is not held back.")
         response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
     except LoginRefused:
         return _login_page(request, message="Wrong name or password.", status_code=401, next_path=next)
     token, _ = auth.start_session(store, user, now=clock(request))
+    secure = settings_of(request).secure_cookies
     response = RedirectResponse(auth.safe_next(next), status_code=303)
     response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=auth.SESSION_SECONDS,
-                        secure=settings_of(request).secure_cookies)
-    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+                        secure=secure)
+    # Kept after logout: it is what lets this browser past the throttle when others guess at this name.
+    response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(store, user, device, now=clock(request)),
+                        httponly=True, samesite="strict", max_age=auth.DEVICE_SECONDS, secure=secure, path="/login")
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login", secure=secure, httponly=True, samesite="strict")
     return response
 
 
@@ -123,7 +128,8 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), csrf
 def logout(request: Request, _current: auth.Session = Depends(csrf_session)) -> Response:
     auth.end_session(workspace(request), request.cookies.get(auth.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(auth.SESSION_COOKIE)
+    response.delete_cookie(auth.SESSION_COOKIE, secure=settings_of(request).secure_cookies, httponly=True,
+                           samesite="strict")
     return response
 
 
@@ -268,21 +274,34 @@ def bind_warning(host: str) -> str:
     if host in LOCAL_HOSTS:
         return ""
     return (f"WARNING: listening on {host}: anyone who can reach this machine can try to log in, and signer names "
-            "are personal data. Serve it behind HTTPS (a reverse proxy) or keep the default 127.0.0.1.")
+            "are personal data. Serve it behind HTTPS (a reverse proxy) or keep the default 127.0.0.1; the name"
+            " browsers use must be allowed with --allowed-host.")
 
 
-def serve(settings: ReviewSettings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app with uvicorn; its access log is off (web.Guard logs route templates, never paths)."""
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+def serve(settings: ReviewSettings, *, host: str = "127.0.0.1", port: int = 8000,
+          forwarded_allow_ips: str | None = None) -> None:
+    """Run the app with uvicorn; its access log is off (web.Guard logs route templates, never paths).
+
+    A specific address to listen on is also a Host name to answer to (an address typed into the browser cannot
+    be rebound). `forwarded_allow_ips`: the proxies whose X-Forwarded-For/-Proto uvicorn believes (the client
+    address is what the login throttle counts); None leaves proxy headers ignored, as anyone can send them."""
     import logging
+    from dataclasses import replace
 
     import uvicorn
 
     warning = bind_warning(host)
     if warning:
         print(warning, file=sys.stderr)
+    if host not in WILDCARD_HOSTS:
+        settings = replace(settings, allowed_hosts=(*settings.allowed_hosts, host))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning",
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,14 +2,26 @@
 
 The session cookie holds a random token; the server keeps only its SHA-256 (a copied database does not
 hand out sessions). Every POST carries the session's CSRF token, in a form field or an X-CSRF-Token header.
-After LOCK_AFTER failed logins for one name from one address, further attempts are refused for a window
-that doubles with every failure (OWASP's authentication cheat sheet: throttle per account and source).
+
+The throttle follows OWASP's device-cookie scheme, because behind a proxy every volunteer has the same
+address: a throttle keyed on the address lets an attacker lock the admin out, and one keyed on the name
+misses one guess at each of many names.
+
+- A successful login leaves a *device cookie* (a random token; the server keeps its SHA-256). A browser that
+  brings a live one for the name it logs in as is *known*: it is never held back by other people's failures.
+  Its own failures count against it; after DEVICE_LOCK_AFTER in the window it is treated as unknown.
+- Unknown browsers: after LOCK_AFTER failures at one name (from anywhere) in the window, they wait a delay
+  that doubles with each further failure, at most LOCK_MAX_SECONDS; and one address (an IPv6 /64) may fail
+  ADDRESS_BUDGET times in the window, at any names, before it waits for the oldest failure to age out.
+- Failures are kept for the window only (FAILURE_WINDOW_SECONDS), so guessing cannot grow the database, and
+  a name longer than MAX_NAME_CHARS is refused before anything is looked up or written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -19,10 +31,16 @@ from pipeline.users import LoginRefused, User, check_password
 SESSION_COOKIE = "petition_session"
 LOGIN_CSRF_COOKIE = "petition_login_csrf"
 CSRF_HEADER = "x-csrf-token"
+DEVICE_COOKIE = "petition_device"
 SESSION_SECONDS = 12 * 3600
+DEVICE_SECONDS = 90 * 24 * 3600
+MAX_NAME_CHARS = 200  # account names have at most 40 (pipeline/users.py); longer is no account at all
+FAILURE_WINDOW_SECONDS = 900.0
 LOCK_AFTER = 5
 LOCK_BASE_SECONDS = 30.0
-LOCK_MAX_SECONDS = 3600.0
+LOCK_MAX_SECONDS = 900.0
+ADDRESS_BUDGET = 20  # failures per address per window at any names: more than typos, far fewer than a spray
+DEVICE_LOCK_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,7 @@ class CsrfRejected(Exception):
 
 
 class LoginLocked(Exception):
-    """Too many failed logins for this name from this address; `retry_after` seconds to wait (429)."""
+    """Too many failed logins at this name, or from this address; `retry_after` seconds to wait (429)."""
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"too many failed logins; try again in {int(retry_after) + 1} s")
@@ -87,32 +105,81 @@ def end_session(workspace: Workspace, token: str | None) -> None:
             db.execute("DELETE FROM review_sessions WHERE token_sha256 = ?", (_digest(token),))
 
 
-def lock_remaining(workspace: Workspace, name: str, ip: str, *, now: float) -> float:
-    """Seconds this (name, address) must still wait; 0 when it may try."""
-    row = workspace.db.execute("SELECT failures, last_failed_at FROM review_login_failures WHERE user_name = ? AND ip = ?",
-                               (name, ip)).fetchone()
-    if row is None or row["failures"] < LOCK_AFTER:
-        return 0.0
-    window = min(LOCK_BASE_SECONDS * 2 ** (row["failures"] - LOCK_AFTER), LOCK_MAX_SECONDS)
-    return max(0.0, row["last_failed_at"] + window - now)
-
-
-def log_in(workspace: Workspace, name: str, password: str, ip: str, *, now: float) -> User:
-    """Check the throttle, then the password; a failure is counted, a success clears the count."""
-    wait = lock_remaining(workspace, name, ip, now=now)
-    if wait > 0:
-        raise LoginLocked(wait)
+def address_key(ip: str) -> str:
+    """Whom the address budget counts: an IPv4 address, or an IPv6 /64 (one customer's network: counting single
+    IPv6 addresses would give an attacker 2^64 budgets)."""
     try:
-        user = check_password(workspace, name, password)
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def known_device(workspace: Workspace, token: str | None, name: str, *, now: float) -> str:
+    """The device id (the token's digest) when `token` is a live device cookie of `name` that has not failed
+    DEVICE_LOCK_AFTER times in the window; '' for an unknown browser."""
+    if not token:
+        return ""
+    device = _digest(token)
+    live = workspace.db.execute("SELECT 1 FROM review_devices WHERE token_sha256 = ? AND user_name = ? AND expires_at > ?",
+                                (device, name, now)).fetchone()
+    if live is None:
+        return ""
+    failures = workspace.db.execute("SELECT count(*) FROM review_failed_logins WHERE device = ? AND at > ?",
+                                    (device, now - FAILURE_WINDOW_SECONDS)).fetchone()[0]
+    return device if failures < DEVICE_LOCK_AFTER else ""
+
+
+def lock_remaining(workspace: Workspace, name: str, ip: str, *, now: float) -> float:
+    """Seconds an unknown browser must wait before trying `name` from `ip` (the longer of the name's backoff and
+    the address's budget); 0 when it may try."""
+    since = now - FAILURE_WINDOW_SECONDS
+    failed = [r[0] for r in workspace.db.execute(
+        "SELECT at FROM review_failed_logins WHERE user_name = ? AND device = '' AND at > ? ORDER BY at DESC",
+        (name, since))]
+    by_name = 0.0
+    if len(failed) >= LOCK_AFTER:
+        by_name = failed[0] + min(LOCK_BASE_SECONDS * 2 ** (len(failed) - LOCK_AFTER), LOCK_MAX_SECONDS) - now
+    # The address may try again when its ADDRESS_BUDGET-th most recent failure leaves the window.
+    oldest_counted = workspace.db.execute(
+        "SELECT at FROM review_failed_logins WHERE address = ? AND device = '' AND at > ? ORDER BY at DESC"
+        " LIMIT 1 OFFSET ?", (address_key(ip), since, ADDRESS_BUDGET - 1)).fetchone()
+    by_address = oldest_counted[0] + FAILURE_WINDOW_SECONDS - now if oldest_counted else 0.0
+    return max(0.0, by_name, by_address)
+
+
+def log_in(workspace: Workspace, name: str, password: str, ip: str, *, device_token: str | None, now: float) -> User:
+    """Check the throttle (unknown browsers only), then the password; a failure is counted for the window."""
+    if len(name) > MAX_NAME_CHARS:
+        raise LoginRefused("wrong name or password")  # before any lookup or write: no such account can exist
+    device = known_device(workspace, device_token, name, now=now)
+    if not device:
+        wait = lock_remaining(workspace, name, ip, now=now)
+        if wait > 0:
+            raise LoginLocked(wait)
+    try:
+        return check_password(workspace, name, password)
     except LoginRefused:
         with workspace.transaction() as db:
-            db.execute("INSERT INTO review_login_failures (user_name, ip, failures, last_failed_at) VALUES (?, ?, 1, ?)"
-                       " ON CONFLICT (user_name, ip) DO UPDATE SET failures = failures + 1,"
-                       " last_failed_at = excluded.last_failed_at", (name, ip, now))
+            db.execute("DELETE FROM review_failed_logins WHERE at <= ?", (now - FAILURE_WINDOW_SECONDS,))
+            db.execute("INSERT INTO review_failed_logins (user_name, address, device, at) VALUES (?, ?, ?, ?)",
+                       (name, address_key(ip), device, now))
         raise
+
+
+def remember_device(workspace: Workspace, user: User, old_token: str | None, *, now: float) -> str:
+    """A new device cookie for a browser that just logged in as `user` (its old one, if any, is dropped)."""
+    token = new_token()
     with workspace.transaction() as db:
-        db.execute("DELETE FROM review_login_failures WHERE user_name = ? AND ip = ?", (name, ip))
-    return user
+        db.execute("DELETE FROM review_devices WHERE expires_at <= ? OR token_sha256 = ?",
+                   (now, _digest(old_token or "")))
+        db.execute("INSERT INTO review_devices (token_sha256, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                   (_digest(token), user.name, now, now + DEVICE_SECONDS))
+    return token
 
 
 def safe_next(target: str | None) -> str:

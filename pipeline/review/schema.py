@@ -1,6 +1,9 @@
 """The review app's tables, applied as workspace migration 3 (pipeline/store.py).
 
-IF NOT EXISTS throughout: workspaces set up before it was a migration (by ensure_review_schema) migrate cleanly.
+IF NOT EXISTS throughout: workspaces set up before it was a migration (by ensure_review_schema) migrate cleanly,
+and tables added here later (review_failed_logins, review_devices) appear in workspaces already at version 3,
+because ensure_review_schema runs this script again at every app start. review_login_failures is no longer
+written (the throttle in auth.py replaced it); it stays so that no existing workspace loses a table.
 """
 
 REVIEW_MIGRATION = """
@@ -13,6 +16,14 @@ CREATE TABLE IF NOT EXISTS review_sessions (
 CREATE TABLE IF NOT EXISTS review_login_failures (
     user_name TEXT NOT NULL, ip TEXT NOT NULL, failures INTEGER NOT NULL, last_failed_at REAL NOT NULL,
     PRIMARY KEY (user_name, ip));
+CREATE TABLE IF NOT EXISTS review_failed_logins (
+    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
+CREATE TABLE IF NOT EXISTS review_devices (
+    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS review_leases (
     item TEXT PRIMARY KEY, holder TEXT NOT NULL, claimed_at REAL NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS review_leases_by_holder ON review_leases (holder, expires_at);
@@ -33,4 +44,6 @@ CREATE TABLE IF NOT EXISTS review_batch_files (
     batch_id INTEGER NOT NULL REFERENCES review_batches(id), name TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, PRIMARY KEY (batch_id, name));
 CREATE INDEX IF NOT EXISTS review_queue_order ON lines (needs_review, name_confidence);
+-- max(read_at) is part of the stamp that tells the review caches a page was read again (queue._LINES_STAMP)
+CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
 """

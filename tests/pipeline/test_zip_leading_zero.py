@@ -174,7 +174,8 @@ def test_admin_download_keeps_the_leading_zero(workspace_root, kind, what, profi
     from pipeline.review.app import create_app
     from pipeline.review.web import ReviewSettings
 
-    app = create_app(ReviewSettings(workspace=workspace_root), run_batches=False)
+    # TestClient sends `Host: testserver`; the app answers only to the names it is given.
+    app = create_app(ReviewSettings(workspace=workspace_root, allowed_hosts=("testserver",)), run_batches=False)
     with TestClient(app) as client:
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
         login = client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf": token},

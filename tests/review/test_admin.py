@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 
@@ -12,8 +13,11 @@ from fastapi.testclient import TestClient
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD, SEED_SHA, csrf_of, login
+from tests.review.conftest import PASSWORD, SEED_SHA, TEST_HOSTS, csrf_of, login
 from tests.support import SCANS
+
+# What an admin must never see on a page: a traceback, an exception class, a source file.
+PYTHON_INTERNALS = re.compile(r"Traceback|\b[A-Z]\w*(?:Error|Exception|Warning)\b|\.py\b|<class ")
 
 
 @pytest.fixture
@@ -123,7 +127,8 @@ def test_a_reviewer_upload_is_403(open_reviewer):
 
 
 def test_an_oversized_upload_is_413_with_a_message(workspace_dir, clock):
-    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_file_bytes=64 * 1024), run_batches=False)
+    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_file_bytes=64 * 1024,
+                                    allowed_hosts=TEST_HOSTS), run_batches=False)
     with TestClient(app) as client:
         login(client, "ada")
         client.csrf = csrf_of(client.get("/admin").text)
@@ -133,7 +138,8 @@ def test_an_oversized_upload_is_413_with_a_message(workspace_dir, clock):
 
 
 def test_a_request_body_beyond_the_cap_is_refused_before_it_is_read(workspace_dir, clock):
-    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_file_bytes=1024, max_files=1),
+    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, max_file_bytes=1024, max_files=1,
+                                    allowed_hosts=TEST_HOSTS),
                      run_batches=False)
     with TestClient(app) as client:
         response = client.post("/admin/upload", content=b"x" * (2 * 1024**2),
@@ -142,7 +148,7 @@ def test_a_request_body_beyond_the_cap_is_refused_before_it_is_read(workspace_di
 
 
 def test_uploaded_scans_are_read_in_the_background_with_progress_per_page(workspace_dir, clock):
-    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock))
+    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, allowed_hosts=TEST_HOSTS))
     with TestClient(app) as client:
         login(client, "ada")
         client.csrf = csrf_of(client.get("/admin").text)
@@ -162,3 +168,28 @@ def test_uploaded_scans_are_read_in_the_background_with_progress_per_page(worksp
         assert store.db.execute("SELECT count(*) FROM files").fetchone()[0] == 3
     finally:
         store.close()
+
+
+def test_a_batch_that_crashes_says_so_in_plain_words_and_logs_where_without_names(workspace_dir, clock, monkeypatch,
+                                                                                  caplog):
+    """An unexpected failure while reading a batch: the batches page tells the admin what to do, with no Python
+    class name; the server log says where it failed, without the exception's text (it can hold signer names)."""
+    def crash(*_args, **_kwargs):
+        raise KeyError("Jane Q. Signer, 12 Elm St")
+
+    monkeypatch.setattr("pipeline.review.uploads.add_paths", crash)
+    app = create_app(ReviewSettings(workspace=workspace_dir, clock=clock, allowed_hosts=TEST_HOSTS))
+    with caplog.at_level(logging.INFO, logger="pipeline.review"), TestClient(app) as client:
+        login(client, "ada")
+        client.csrf = csrf_of(client.get("/admin").text)
+        assert _upload(client, [("sheet.png", (SCANS / "seed_clean.png").read_bytes())]).status_code == 303
+        deadline = time.monotonic() + 30
+        while 'data-state="failed"' not in (page := client.get("/admin/batches").text) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert 'data-state="failed"' in page, page
+    message = re.search(r"· (reading stopped[^<]*)</p>", page).group(1)
+    assert "upload the same files again" in message
+    assert not PYTHON_INTERNALS.search(message) and "Jane" not in page
+    (logged,) = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert logged.startswith("batch 1 failed: KeyError at ") and "uploads.py" in logged
+    assert "Jane" not in caplog.text and "Elm" not in caplog.text

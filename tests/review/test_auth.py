@@ -66,7 +66,7 @@ def test_login_without_its_csrf_token_is_refused(app):
     assert response.status_code == 403
 
 
-def test_five_failures_lock_the_name_from_that_address_with_a_growing_window(app, clock):
+def test_five_failures_lock_the_name_for_unknown_browsers_with_a_growing_window(app, clock):
     with TestClient(app) as client:
         for _ in range(auth.LOCK_AFTER):
             assert login(client, "rita", "wrong guess").status_code == 401
@@ -79,6 +79,59 @@ def test_five_failures_lock_the_name_from_that_address_with_a_growing_window(app
         assert login(client, "rita").status_code == 429
         clock.now += auth.LOCK_BASE_SECONDS + 1
         assert login(client, "rita").status_code == 303
+
+
+def test_wrong_guesses_at_the_admin_from_a_shared_address_do_not_lock_out_the_admins_browser(app):
+    """Behind a proxy everyone has the proxy's address: an attacker's guesses must not keep the admin out."""
+    with TestClient(app) as admin, TestClient(app) as attacker:  # one address for both, as behind a proxy
+        assert login(admin, "ada").status_code == 303  # an earlier login: this browser is known
+        assert admin.post("/logout", data={"csrf": csrf_of(admin.get("/admin").text)},
+                          follow_redirects=False).status_code == 303
+        guesses = [login(attacker, "ada", f"guess number {i}").status_code for i in range(8)]
+        assert guesses == [401] * auth.LOCK_AFTER + [429] * (8 - auth.LOCK_AFTER)
+        assert login(attacker, "ada").status_code == 429  # the right password from an unknown browser waits too
+        assert login(admin, "ada").status_code == 303  # the admin's own browser gets in at once
+
+
+def test_a_known_browser_that_keeps_guessing_is_throttled_like_an_unknown_one(app):
+    """The device cookie is no licence to guess: after DEVICE_LOCK_AFTER failures it stops counting."""
+    with TestClient(app) as client:
+        assert login(client, "rita").status_code == 303
+        guesses = [login(client, "rita", f"guess number {i}").status_code
+                   for i in range(auth.DEVICE_LOCK_AFTER + auth.LOCK_AFTER + 2)]
+    assert guesses == [401] * (auth.DEVICE_LOCK_AFTER + auth.LOCK_AFTER) + [429] * 2
+
+
+def test_one_wrong_guess_at_each_of_many_names_from_one_address_is_throttled(app, clock):
+    """Password spraying: one guess per name never trips a per-name lock, so the address has a budget."""
+    with TestClient(app) as known, TestClient(app) as spray:
+        assert login(known, "sam").status_code == 303  # logged in here before the spray started
+        guesses = [login(spray, f"user{i}", "Winter2025!").status_code for i in range(50)]
+        assert guesses[:10] == [401] * 10, guesses  # a few failures are typos, not an attack
+        first = guesses.index(429)
+        assert guesses[first:] == [429] * (50 - first), guesses
+        assert login(spray, "rita").status_code == 429  # an unknown browser at this address waits, right or wrong
+        assert login(known, "sam").status_code == 303  # a browser that logged in before does not
+        with TestClient(app, client=("203.0.113.9", 50000)) as elsewhere:
+            assert login(elsewhere, "rita").status_code == 303  # other addresses are not held back
+        clock.now += auth.FAILURE_WINDOW_SECONDS + 1
+        assert login(spray, "rita").status_code == 303  # and the budget refills
+
+
+def test_the_login_throttle_keeps_no_row_per_guess_forever(app, clock, workspace_dir):
+    """Failed logins are kept only for the window they count in, so guessing cannot grow the database."""
+    from pipeline.store import Workspace
+
+    with TestClient(app) as client:
+        for i in range(3):
+            login(client, f"user{i}", "wrong")
+        clock.now += auth.FAILURE_WINDOW_SECONDS + 1
+        login(client, "user9", "wrong")
+    store = Workspace.open(workspace_dir, create=False)
+    try:
+        assert store.db.execute("SELECT count(*) FROM review_failed_logins").fetchone()[0] == 1
+    finally:
+        store.close()
 
 
 def test_posts_without_the_csrf_token_are_rejected(open_reviewer):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from pipeline.forms import detect_form
 from scanner.form import FormError, load_form, to_toml
 from scanner.types import Role
-from tests.support import DPI, blank_form, read_gray
+from tests.pipeline.test_hostile_batches import PYTHON_INTERNALS, _petition
+from tests.support import DPI, SCANS, blank_form, read_gray
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +78,67 @@ def test_broken_form_files_raise_form_error(tmp_path, text):
 def test_missing_form_file_raises_form_error(tmp_path):
     with pytest.raises(FormError):
         load_form(tmp_path / "absent.toml")
+
+
+# What is wrong with a form file, in words for the person editing it: never an exception class, "[Errno 2]" or a
+# repr. PYTHON_INTERNALS and the real `petition` command come from the hostile-batch tests.
+GOOD_FIELDS = "[[fields]]\nrole = 'name'\nx = [0.1, 0.5]\n[[fields]]\nrole = 'signature'\nx = [0.5, 0.9]\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        # tomllib's own words; "(at line 1, column 6)" before Python 3.14, "at line 1, column 6" after
+        (b"[form\nname = 'x'", "is not valid TOML: Expected ']' at the end of a table declaration"),
+        (b"[form]\nlines = 15\nname = = 'x'\n", "at line 3, column 8"),
+        (b"[form]\nname = 'x'\n", "has no 'line_bounds'"),
+        (b"[forms]\nname = 'x'\n", "has no 'form'"),
+        (b"[form]\ntable = [0, 0, 1, 1]\nline_bounds = [0.4, 0.5]\n[[fields]]\nrole = 'autograph'\nx = [0.5, 0.9]\n",
+         "role is one of line_number, name, signature"),
+        (b"[form]\ntable = 'wide'\nline_bounds = [0.4, 0.5]\n" + GOOD_FIELDS.encode(), "take numbers"),
+        (b"[form]\ntable = [0, 0, 1, 1]\nline_bounds = [0.4, 0.5]\n[[fields]]\nrole = 'name'\nx = [0.1]\n",
+         "take numbers"),
+        (b"[form]\nname = 'Gr\xfcn'\n", "is not UTF-8 text"),
+    ],
+    ids=["not TOML", "position", "no line_bounds", "no form table", "unknown role", "not a number", "short list", "Latin-1"],
+)
+def test_a_broken_form_file_says_what_is_wrong_in_plain_words(tmp_path, content, said):
+    path = tmp_path / "broken.toml"
+    path.write_bytes(content)
+    with pytest.raises(FormError) as raised:
+        load_form(path)
+    message = str(raised.value)
+    assert message.startswith(f"form file {path} ") and said in message, message
+    assert not PYTHON_INTERNALS.search(message) and "Errno" not in message, message
+
+
+@pytest.mark.parametrize("where", ["absent.toml", "."], ids=["missing", "a folder"])
+def test_a_form_file_that_cannot_be_opened_says_why_without_errno(tmp_path, where):
+    with pytest.raises(FormError) as raised:
+        load_form(tmp_path / where)
+    message = str(raised.value)
+    assert "cannot be read (" in message and "Errno" not in message and not PYTHON_INTERNALS.search(message)
+
+
+def test_a_toml_error_with_its_own_position_is_shown_at_that_line_and_column(tmp_path, monkeypatch):
+    """Python 3.14's TOMLDecodeError carries msg, lineno and colno; those are used when present."""
+    def decode_error(_text: str):
+        error = tomllib.TOMLDecodeError("Invalid value (at line 3, column 7)")
+        error.msg, error.lineno, error.colno = "Invalid value", 3, 7
+        raise error
+
+    monkeypatch.setattr(tomllib, "loads", decode_error)
+    path = tmp_path / "broken.toml"
+    path.write_text("[form]\n", encoding="utf-8")
+    with pytest.raises(FormError, match=r"is not valid TOML: Invalid value at line 3, column 7: fix the form file"):
+        load_form(path)
+
+
+def test_petition_read_with_a_broken_form_prints_no_class_name(tmp_path):
+    form = tmp_path / "broken.toml"
+    form.write_text("[form]\nname 'seed'\n", encoding="utf-8")  # no "="
+    read = _petition("read", SCANS / "seed_clean.png", "-o", tmp_path / "rows.csv", "--form", form)
+    assert read.returncode == 2, read.stdout + read.stderr
+    assert read.stderr.startswith(f"error: form file {form} is not valid TOML: "), read.stderr
+    assert "line 2" in read.stderr
+    assert not PYTHON_INTERNALS.search(read.stdout + read.stderr), read.stdout + read.stderr
