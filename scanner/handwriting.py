@@ -286,7 +286,8 @@ def _body_below(boxes, x: int, bottom: int, width: int, height: int) -> tuple[in
 def with_marked_accents(written: str, matrix: ctc.FoldedMatrix, frames: tuple[tuple[int, ...], ...],
                         marked: frozenset[int]) -> str:
     """written with an accented form for each plain letter that has a mark above it: the accented variant
-    the models weigh most along the letter's frames, if they weigh it at all."""
+    the models weigh most along the letter's frames, if they weigh it at all. (Taking the accent the name
+    lists give the word instead turned specks into accents: "Muller" -> "Müller".)"""
     if not marked:
         return written
     out = list(written)

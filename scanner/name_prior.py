@@ -2,8 +2,9 @@
 slip (Milan → "Hilan", Minh → "Mink"), but the slip rarely makes another real name.
 
 Lists shipped by PyPI packages, read offline: the US Census 1990 first and last names (package `names`,
-88,799 surnames) and Jörg Michael's international first-name dictionary (package `gender-guesser`,
-~46,000 names from 50+ countries). A name missing from both is not wrong, only unproven: its line is sent
+88,799 surnames), Jörg Michael's international first-name dictionary (package `gender-guesser`,
+~46,000 names from 50+ countries) and the first and last names of Faker's person providers in Latin
+script (package `faker`, ~21,000 first and ~23,000 last names from 80-odd locales, accents kept). A name missing from both is not wrong, only unproven: its line is sent
 to review rather than accepted. That costs rarer names some review time; it never drops them.
 """
 
@@ -29,7 +30,36 @@ def known_names() -> frozenset[str]:
             if path.is_file():
                 names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
     names |= {fold(spelling) for spelling in _international_first_names()}
+    names |= {fold(spelling) for spelling in _locale_names()}
     return frozenset(names)
+
+
+@cache
+def _locale_names() -> tuple[str, ...]:
+    """First and last name parts of every Faker locale written in Latin script, as spelled there."""
+    import importlib
+    import pkgutil
+
+    try:
+        providers = importlib.import_module("faker.providers.person")
+    except ImportError:
+        return ()
+    spellings: set[str] = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attribute in dir(provider):
+            values = getattr(provider, attribute) if attribute.startswith(("first_names", "last_names")) else ()
+            for value in values if isinstance(values, (tuple, list, dict)) else ():
+                if isinstance(value, str) and _latin_script(value):
+                    spellings |= {unicodedata.normalize("NFC", p) for p in re.split(r"[ \-]", value) if len(p) > 1}
+    return tuple(sorted(spellings))
+
+
+def _latin_script(text: str) -> bool:
+    return all(not c.isalpha() or unicodedata.name(c, "").startswith("LATIN ") for c in text)
 
 
 @cache
@@ -53,12 +83,17 @@ def _international_first_names() -> tuple[str, ...]:
 
 @cache
 def _accented_spellings() -> dict[str, frozenset[str]]:
-    """Folded name -> its spellings with accents (casefolded): "ines" -> {"inés"}."""
+    """Folded name -> its spellings with accents (casefolded): "ines" -> {"inés"}, "zuniga" -> {"zúñiga"}."""
     found: dict[str, set[str]] = {}
-    for spelling in _international_first_names():
+    for spelling in (*_international_first_names(), *_locale_names()):
         if fold(spelling) != spelling.casefold():
             found.setdefault(fold(spelling), set()).add(spelling.casefold())
     return {key: frozenset(value) for key, value in found.items()}
+
+
+def accented_spellings(part: str) -> frozenset[str]:
+    """The accented spellings (casefolded) the lists know for this name part."""
+    return _accented_spellings().get(fold(part), frozenset())
 
 
 def accent_unsure(part: str) -> bool:
