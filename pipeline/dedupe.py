@@ -106,17 +106,47 @@ def dedupe(
     decisions: Mapping[frozenset[str], bool] = {},  # noqa: B006 - read only
 ) -> DedupeResult:
     """Cluster occurrences of the same signer; the result does not depend on the input order."""
+    return cluster(score(people, settings=settings), decisions, settings=settings)
+
+
+@dataclass(frozen=True)
+class ScoredPeople:
+    """The costly half of dedupe: every candidate pair of these people, scored. Human decisions on pairs only
+    change the cheap half (`cluster`), so a cache may keep this across them (pipeline/review/queue.py)."""
+
+    ids: tuple[str, ...]  # sorted; the record indices of `scored`
+    scored: _Scored | None  # None with fewer than two people
+    comparisons: int
+
+
+def score(people: Sequence[Person], *, settings: DedupeSettings = DedupeSettings()) -> ScoredPeople:
+    """Block, prefilter and score the candidate pairs of these people."""
     ordered = sorted(people, key=lambda p: p.id)
-    ids = [p.id for p in ordered]
+    ids = tuple(p.id for p in ordered)
     if len(set(ids)) != len(ids):
         raise ValueError("person ids must be unique")
     if len(ids) < 2:
-        return DedupeResult(tuple((x,) for x in ids), (), 0)
+        return ScoredPeople(ids, None, 0)
     keys = _keys(ordered, settings=settings)
     left, right, comparisons = candidate_pairs(keys, settings=settings)
     scored = score_pairs(keys, left, right, settings=settings)
-    clusters, possible = _cluster(ids, scored, decisions, settings=settings)
-    return DedupeResult(clusters, possible, comparisons)
+    keep = scored.score >= settings.possible  # clustering never looks at the rest: no need to keep them
+    scored = _Scored(scored.left[keep], scored.right[keep], scored.score[keep],
+                     {reason: flags[keep] for reason, flags in scored.evidence.items()})
+    return ScoredPeople(ids, scored, comparisons)
+
+
+def cluster(
+    scored: ScoredPeople,
+    decisions: Mapping[frozenset[str], bool] = {},  # noqa: B006 - read only
+    *,
+    settings: DedupeSettings = DedupeSettings(),
+) -> DedupeResult:
+    """Clusters and possible pairs from scored pairs under the human decisions."""
+    if scored.scored is None:
+        return DedupeResult(tuple((x,) for x in scored.ids), (), 0)
+    clusters, possible = _cluster(list(scored.ids), scored.scored, decisions, settings=settings)
+    return DedupeResult(clusters, possible, scored.comparisons)
 
 
 def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:

@@ -101,6 +101,8 @@ class Workspace:
     def __init__(self, root: Path, connection: sqlite3.Connection) -> None:
         self.root = root
         self.db = connection
+        self._depth = 0  # transactions open on this connection: 1 = BEGIN IMMEDIATE, more = savepoints in it
+        self._durable = False  # whether the outermost one commits with synchronous=FULL
 
     @classmethod
     def open(cls, root: Path, *, create: bool = True) -> Workspace:
@@ -142,10 +144,22 @@ class Workspace:
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; `durable` makes this commit survive power loss (human work)."""
+        """BEGIN IMMEDIATE … COMMIT; `durable` makes this commit survive power loss (human work).
+
+        Inside another transaction it becomes a SAVEPOINT of that one: a helper that writes "in a transaction"
+        (record_decision, ...) is then one step of its caller's, and nothing of it is committed before the
+        caller's COMMIT. That is what makes a reviewer's verdict all-or-nothing (pipeline/review/queue.py).
+        """
+        if self._depth:
+            # SQLite refuses to change `synchronous` inside a transaction, so durability is the outer one's.
+            if durable and not self._durable:
+                raise WorkspaceError("a durable write inside a transaction that was not begun durable")
+            yield from self._savepoint()
+            return
         if durable:
             self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("BEGIN IMMEDIATE")
+        self._depth, self._durable = 1, durable
         try:
             yield self.db
         except BaseException:
@@ -154,8 +168,24 @@ class Workspace:
         else:
             self.db.execute("COMMIT")
         finally:
+            self._depth, self._durable = 0, False
             if durable:
                 self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        name = f"nested_{self._depth}"
+        self.db.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute(f"ROLLBACK TO {name}")
+            self.db.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.db.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
 
     # Files and pages -------------------------------------------------------------------------------
 
@@ -231,16 +261,17 @@ class Workspace:
     # Human decisions -------------------------------------------------------------------------------
 
     def record_decision(self, *, file_sha256: str, page_no: int, line_no: int, field: str, value: str,
-                        decided_by: str) -> None:
-        """Append one human decision (who, when, before, after); written with synchronous=FULL."""
+                        decided_by: str) -> int:
+        """Append one human decision (who, when, before, after); written with synchronous=FULL. Returns its id."""
         if field not in DECIDABLE_FIELDS:
             raise WorkspaceError(f"'{field}' is not a field a reviewer can decide")
-        previous = self.effective_value(file_sha256, page_no, line_no, field)
         with self.transaction(durable=True):
-            self.db.execute(
+            # Read under the write lock: "previous" is then the value this decision really replaced.
+            previous = self.effective_value(file_sha256, page_no, line_no, field)
+            return int(self.db.execute(
                 "INSERT INTO decisions (file_sha256, page_no, line_no, field, value, previous, decided_by, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (file_sha256, page_no, line_no, field, value, previous, decided_by, now()))
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (file_sha256, page_no, line_no, field, value, previous, decided_by, now())).fetchone()[0])
 
     def record_duplicate_decision(self, a: str, b: str, *, same: bool, decided_by: str) -> None:
         first, second = sorted((a, b))

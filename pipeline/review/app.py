@@ -169,8 +169,25 @@ class SkipBody(BaseModel):
     reason: str
 
 
+MAX_NAME = 200  # characters of a name as stored
+
+
+def _name_char(c: str) -> str:
+    """A pasted line break, tab or other control character separates words like a space (dropping it glued
+    "Mary\\nJane" into "MaryJane"); other invisible characters (format, private use) are dropped."""
+    if c.isspace() or c < " " or "\x7f" <= c <= "\x9f":
+        return " "
+    return c if c.isprintable() else ""
+
+
 def _clean_name(name: str) -> str:
-    return " ".join("".join(c for c in name if c.isprintable()).split())[:200]
+    """The name as it will be stored: words separated by one space. Too long is refused, never cut: a cut name
+    would be stored as if the reviewer had typed it."""
+    cleaned = " ".join("".join(map(_name_char, name)).split())
+    if len(cleaned) > MAX_NAME:
+        raise ValueError(f"the name is too long ({len(cleaned)} characters, at most {MAX_NAME}): shorten it and"
+                         " save again; nothing was saved")
+    return cleaned
 
 
 def _decide(request: Request, current: auth.Session, item: str, status: str, name: str) -> None:

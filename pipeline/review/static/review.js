@@ -109,7 +109,10 @@
       const { status, data } = await post("/api/decide", { item: current.item, status: selectedStatus(), name: nameBox.value });
       if (status === 200) { say(""); await advance(data.progress); }
       else if (status === 409) { say(data.error); await advance(null); }
-      else say(data.error || `could not save (HTTP ${status})`);
+      else {  // refused (a name too long, ...): nothing was saved; the line stays, with the reason shown
+        say(data.error || `could not save (HTTP ${status})`);
+        if (status === 422) { nameBox.focus(); }
+      }
     } finally { busy = false; }
   }
 
