@@ -71,7 +71,7 @@ eval: setup
 
 # Fit the recognizer's confidence on the calibration fonts (writes scanner/calibration.json; then run make eval).
 calibrate: setup
-	OMP_THREAD_LIMIT=1 $(BIN)/python bench/calibrate.py --sheets 90 --own-font-sheets 0 --out scanner/calibration.json
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/calibrate.py --sheets 240 --own-font-sheets 0 --out scanner/calibration.json
 
 # Re-render the committed sample scans (deterministic: the same bytes every time).
 samples: setup

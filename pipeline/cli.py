@@ -22,6 +22,11 @@ RECOGNIZERS = ("pp-ocr", "tesseract")
 RecognizerOption = Annotated[str, typer.Option(
     "--recognizer", help="What reads handwriting: pp-ocr (handwriting models, default) or tesseract (first version).")]
 
+AcceptOption = Annotated[Optional[float], typer.Option(
+    "--accept-names-at", min=0.0, max=1.0,
+    help="Accept a name without review when its confidence is at least this (default: the calibrated "
+         "threshold, the lowest confidence whose names were >= 99% right on the calibration writers; 1 = never).")]
+
 app = typer.Typer(help="Read scanned petition signature sheets into verified per-line results.", no_args_is_help=True,
                   add_completion=False)
 form_app = typer.Typer(help="Make and check form files (a sheet's layout, for when auto-detection is not enough).",
@@ -39,6 +44,7 @@ def read(
     dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
     page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
     recognizer: RecognizerOption = "pp-ocr",
+    accept_names_at: AcceptOption = None,
 ) -> None:
     """Read every line of every sheet: status, name, confidence, review reasons → rows.csv."""
     from dataclasses import replace
@@ -48,7 +54,8 @@ def read(
     from scanner.read import ReadSettings
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer))
+    settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer),
+                       accept_name_confidence=accept_names_at)
     job = ReadJob(settings=settings, form=_load_form(form), debug_dir=str(debug_dir) if debug_dir else None)
     report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
     try:
@@ -74,6 +81,7 @@ def add(
     dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
     page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
     recognizer: RecognizerOption = "pp-ocr",
+    accept_names_at: AcceptOption = None,
 ) -> None:
     """Add scans to the campaign workspace; files already there (by content) are skipped, an interrupted
     run is finished by running the same command again."""
@@ -86,7 +94,7 @@ def add(
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout,
-                       recognizer=_recognizer(recognizer))
+                       recognizer=_recognizer(recognizer), accept_name_confidence=accept_names_at)
     job = ReadJob(settings=settings, form=_load_form(form))
     try:
         store = Workspace.open(workspace)

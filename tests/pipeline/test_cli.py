@@ -31,9 +31,9 @@ def _csv(path) -> list[dict[str, str]]:
     ("command", "options"),
     [
         ([], ["read", "eval", "form"]),
-        (["read"], ["--output", "--form", "--debug-dir", "--workers", "--dpi", "--recognizer"]),
+        (["read"], ["--output", "--form", "--debug-dir", "--workers", "--dpi", "--recognizer", "--accept-names-at"]),
         (["eval"], ["--rows", "--workers", "--by", "--recognizer"]),
-        (["add"], ["--workspace", "--recognizer"]),
+        (["add"], ["--workspace", "--recognizer", "--accept-names-at"]),
         (["form"], ["detect"]),
         (["form", "detect"], ["--output", "--page"]),
     ],
@@ -158,3 +158,16 @@ def test_two_workers_give_the_same_rows_as_one(tmp_path):
         outputs[workers] = output.read_text(encoding="utf-8")
     assert outputs[1] == outputs[2]
     assert len(outputs[1].splitlines()) == 1 + 15 + 15 + 8
+
+
+def test_accept_names_at_chooses_how_sure_a_name_must_be_to_skip_review(tmp_path):
+    scan = SCANS / "seed_clean.png"
+    never, always = tmp_path / "never" / "rows.csv", tmp_path / "always" / "rows.csv"
+    assert _invoke("read", str(scan), "-o", str(never), "--accept-names-at", "1").exit_code == EXIT_OK
+    assert _invoke("read", str(scan), "-o", str(always), "--accept-names-at", "0").exit_code == EXIT_OK
+    named_never = [r for r in _csv(never) if r["name"]]
+    named_always = [r for r in _csv(always) if r["name"]]
+    assert named_never and len(named_never) == len(named_always)
+    assert all("LOW_NAME_CONFIDENCE" in r["review_reasons"] for r in named_never)
+    assert not any("LOW_NAME_CONFIDENCE" in r["review_reasons"] for r in named_always)
+    assert _invoke("read", str(scan), "-o", str(never), "--accept-names-at", "1.5").exit_code == 2
