@@ -104,6 +104,10 @@ def add(
     try:
         with _progress_bar() as tick:
             report = add_paths(store, list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=tick)
+    except KeyboardInterrupt:
+        # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
+        typer.echo("interrupted: every page read so far is saved; run the same command again to continue")
+        raise typer.Exit(130) from None
     finally:
         store.close()
     typer.echo(add_summary(report, workspace))
