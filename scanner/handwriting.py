@@ -245,12 +245,11 @@ def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
     """
     if len(frames) != len(written) or steps <= 0:
         return frozenset()
-    ink = (line < 160).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    rows = np.flatnonzero(ink.any(axis=1))
-    if count <= 2 or rows.size == 0:
+    ink = line < LINE_INK
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    height = _writing_height(ink)
+    if count <= 2 or height == 0:
         return frozenset()
-    height = rows[-1] - rows[0] + 1
     per_step = line.shape[1] / steps
     centres = [(j, (f[0] + f[-1] + 1) / 2 * per_step) for j, f in enumerate(frames) if f and not written[j].isspace()]
     if not centres:
@@ -321,11 +320,11 @@ def word_breaks(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
     """
     if len(frames) != len(shown) or steps <= 0 or len(shown) < 4:
         return frozenset()
-    ink_columns = (line < 160).any(axis=0)
-    rows = np.flatnonzero((line < 160).any(axis=1))
-    if rows.size == 0:
+    ink = line < LINE_INK
+    ink_columns = ink.any(axis=0)
+    height = _writing_height(ink)
+    if height == 0:
         return frozenset()
-    height = rows[-1] - rows[0] + 1
     per_step = line.shape[1] / steps
     gaps: dict[int, int] = {}
     for i in range(len(shown) - 1):
@@ -338,6 +337,15 @@ def word_breaks(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
     usual = float(np.median(list(gaps.values())))
     floor = max(0.5 * height, 2.5 * usual)
     return frozenset(i for i, gap in gaps.items() if gap >= floor)
+
+
+LINE_INK = 160  # a prepared line's ink (its contrast is stretched: writing is near 0, paper 255)
+
+
+def _writing_height(ink: np.ndarray) -> int:
+    """Rows from the top of the writing to its bottom (0 when there is none)."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
 
 
 def _longest_empty_run(ink_columns: np.ndarray) -> int:

@@ -65,11 +65,6 @@ def writing_masks(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> Writing
     return WritingMasks(writing, pale)
 
 
-def handwriting_mask(ink: np.ndarray, masks: Masks, layout: SheetLayout) -> np.ndarray:
-    """Ink minus ruling minus whatever is printed at the same place in most lines."""
-    return writing_masks(ink, masks, layout).writing
-
-
 def grow_into_pale(mask: np.ndarray, box: Box, pale: np.ndarray, *, steps: int) -> tuple[np.ndarray, Box]:
     """A cell's stroke mask grown into the pale pixels it touches (hysteresis), for reading only.
 

@@ -87,3 +87,36 @@ def bomb_png(path: Path, *, width: int = 30_000, height: int = 30_000) -> None:
     idat += packer.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def child_pids(pid: int) -> list[int]:
+    """Child processes of pid, from /proc (no extra dependency)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def admin_export_csv(root: Path, what: str, profile: str, *, name: str, password: str):
+    """Log in to the review app as an admin and download one export (`/admin/export/<what>.csv`)."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from pipeline.review.app import create_app
+    from pipeline.review.web import ReviewSettings
+
+    # TestClient sends `Host: testserver`; the app answers only to the names it is given.
+    app = create_app(ReviewSettings(workspace=root, allowed_hosts=("testserver",)), run_batches=False)
+    with TestClient(app) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        login = client.post("/login", data={"name": name, "password": password, "csrf": token},
+                            follow_redirects=False)
+        assert login.status_code == 303
+        return client.get(f"/admin/export/{what}.csv", params={"profile": profile} if profile else {})

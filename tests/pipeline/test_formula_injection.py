@@ -12,14 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 import shutil
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pipeline.add import add_paths
@@ -32,7 +30,7 @@ from pipeline.spreadsheet import csv_text, neutralise, neutralised
 from pipeline.store import Workspace
 from pipeline.users import add_user
 from scanner.read import ReadSettings
-from tests.support import SCANS
+from tests.support import SCANS, admin_export_csv
 
 pytestmark = pytest.mark.slow
 
@@ -226,18 +224,8 @@ def test_petition_read_writes_quoted_rows_and_pages_csv(scans, tmp_path):
 
 @pytest.mark.parametrize(("what", "profile"), EXPORTS, ids=EXPORT_IDS)
 def test_admin_download_quotes_the_hostile_cells(workspace_root, what, profile):
-    from pipeline.review.app import create_app
-    from pipeline.review.web import ReviewSettings
-
     root, decided_line = workspace_root
-    # TestClient sends `Host: testserver`; the app answers only to the names it is given.
-    app = create_app(ReviewSettings(workspace=root, allowed_hosts=("testserver",)), run_batches=False)
-    with TestClient(app) as client:
-        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-        login = client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf": token},
-                            follow_redirects=False)
-        assert login.status_code == 303
-        response = client.get(f"/admin/export/{what}.csv", params={"profile": profile} if profile else {})
+    response = admin_export_csv(root, what, profile, name="ada", password=PASSWORD)
     assert response.status_code == 200
     records = csv_records(response.text)
     assert_nothing_live(records)

@@ -23,7 +23,7 @@ from PIL import Image
 from pipeline.batch import ReadJob, _read_one
 from pipeline.cli import EXIT_NOTHING, EXIT_OK
 from scanner.types import PageRef, PageStatus
-from tests.support import PETITION, SCANS
+from tests.support import PETITION, SCANS, child_pids
 
 # What a user must never see: a traceback, an exception class, a library's source file.
 PYTHON_INTERNALS = re.compile(r"Traceback|\b[A-Z]\w*(?:Error|Exception|Warning)\b|\.py\b|site-packages|<class ")
@@ -106,20 +106,6 @@ def test_a_non_utf8_name_of_a_bad_file_is_printed_and_recorded_with_replacement_
 # 2. Pool workers die with the process that made them --------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    """Child processes of pid, from /proc (no extra dependency)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _running(pid: int) -> bool:
     """Alive and not a zombie (a dead orphan may wait a while for this machine's init to reap it)."""
     try:
@@ -159,8 +145,8 @@ def test_pool_workers_exit_when_add_is_killed(tmp_path):
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []
     try:
-        assert _wait_until(lambda: len(_children(process.pid)) >= 2, seconds=TIMEOUT_S), "no workers started"
-        workers = _children(process.pid)
+        assert _wait_until(lambda: len(child_pids(process.pid)) >= 2, seconds=TIMEOUT_S), "no workers started"
+        workers = child_pids(process.pid)
         time.sleep(1.0)  # the workers are reading pages now
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)

@@ -19,7 +19,7 @@ from pipeline.batch import ReadJob
 from pipeline.store import MIGRATIONS, Workspace, WorkspaceError
 from scanner.read import ReadSettings
 from tests.pipeline.conftest import BAD_FILES
-from tests.support import PETITION, SCANS
+from tests.support import PETITION, SCANS, child_pids
 
 pytestmark = pytest.mark.slow
 
@@ -165,20 +165,6 @@ def test_bad_files_get_a_status_and_good_pages_are_kept(workspace, bad_dir, good
     assert not report.all_read
 
 
-def _children(pid: int) -> list[int]:
-    """Child processes of pid, from /proc (no extra dependency)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _pages_saved(root: Path) -> int:
     try:
         connection = sqlite3.connect(f"file:{root / 'workspace.sqlite'}?mode=ro", uri=True, timeout=5)
@@ -209,7 +195,7 @@ def test_killed_with_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tm
     process = subprocess.Popen(command + [str(killed)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for(lambda: _pages_saved(killed) >= 1)
     if victim == "main":
-        workers = _children(process.pid)
+        workers = child_pids(process.pid)
         process.send_signal(signal.SIGKILL)
         for pid in workers:
             try:
@@ -217,8 +203,8 @@ def test_killed_with_sigkill_mid_batch_then_rerun_equals_an_uninterrupted_run(tm
             except ProcessLookupError:
                 pass
     else:
-        _wait_for(lambda: bool(_children(process.pid)))
-        os.kill(_children(process.pid)[0], signal.SIGKILL)
+        _wait_for(lambda: bool(child_pids(process.pid)))
+        os.kill(child_pids(process.pid)[0], signal.SIGKILL)
     process.communicate(timeout=300)
     assert _pages_saved(killed) >= 1
     finished = subprocess.run(command + [str(killed)], env=env, capture_output=True, text=True, timeout=300)

@@ -9,12 +9,10 @@ column would turn it into numbers) and one that also holds a ZIP+4."""
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import openpyxl
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pipeline.export import PROFILES
@@ -23,6 +21,7 @@ from pipeline.store import Workspace
 from pipeline.users import add_user
 from scanner.types import (InkMeasure, LineReading, LineStatus, PageRef, PageResult, PageStatus, Presence, Role,
                            TextRead)
+from tests.support import admin_export_csv
 
 FILE_SHA = "0f" * 32
 PASSWORD = "correct horse battery"
@@ -171,16 +170,6 @@ def test_export_xlsx_keeps_the_leading_zero_in_a_text_cell(exported, kind, what,
 
 @pytest.mark.parametrize(("what", "profile"), EXPORTS, ids=[f"{w}-{p or 'plain'}" for w, p in EXPORTS])
 def test_admin_download_keeps_the_leading_zero(workspace_root, kind, what, profile):
-    from pipeline.review.app import create_app
-    from pipeline.review.web import ReviewSettings
-
-    # TestClient sends `Host: testserver`; the app answers only to the names it is given.
-    app = create_app(ReviewSettings(workspace=workspace_root, allowed_hosts=("testserver",)), run_batches=False)
-    with TestClient(app) as client:
-        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-        login = client.post("/login", data={"name": "ada", "password": PASSWORD, "csrf": token},
-                            follow_redirects=False)
-        assert login.status_code == 303
-        response = client.get(f"/admin/export/{what}.csv", params={"profile": profile} if profile else {})
+    response = admin_export_csv(workspace_root, what, profile, name="ada", password=PASSWORD)
     assert response.status_code == 200
     assert_zips(csv_records(response.text), what, profile, kind)

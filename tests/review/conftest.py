@@ -121,6 +121,16 @@ def open_reviewer(app):
         client.close()
 
 
+def make_possible_duplicate(workspace_dir: Path) -> None:
+    """'Pavel Haris' on line 10 is close to line 2's 'PAVEL HARRIS': a pair for a person to look at."""
+    store = Workspace.open(workspace_dir, create=False)
+    try:
+        store.record_decision(file_sha256=SEED_SHA, page_no=1, line_no=10, field="name", value="Pavel Haris",
+                              decided_by="setup")
+    finally:
+        store.close()
+
+
 def decisions(workspace_dir: Path) -> list[dict]:
     store = Workspace.open(workspace_dir, create=False)
     try:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD, SEED_SHA, TEST_HOSTS, csrf_of, login
+from tests.review.conftest import PASSWORD, SEED_SHA, TEST_HOSTS, csrf_of, login, make_possible_duplicate
 from tests.support import SCANS
 
 # What an admin must never see on a page: a traceback, an exception class, a source file.
@@ -28,18 +28,8 @@ def admin(app):
         yield client
 
 
-def _make_possible_duplicate(workspace_dir) -> None:
-    """'Pavel Haris' on line 10 is close to line 2's 'PAVEL HARRIS': a pair for a person to look at."""
-    store = Workspace.open(workspace_dir, create=False)
-    try:
-        store.record_decision(file_sha256=SEED_SHA, page_no=1, line_no=10, field="name", value="Pavel Haris",
-                              decided_by="setup")
-    finally:
-        store.close()
-
-
 def test_a_possible_duplicate_shows_both_crops_and_one_key_decides(app, workspace_dir, open_reviewer):
-    _make_possible_duplicate(workspace_dir)
+    make_possible_duplicate(workspace_dir)
     rita, sam = open_reviewer("rita"), open_reviewer("sam")
     page = rita.client.get("/duplicates").text
     assert "Pavel Haris" in page and "PAVEL HARRIS" in page

@@ -23,7 +23,7 @@ from pipeline.review import queue
 from pipeline.review.queue import LineKey
 from pipeline.store import Workspace
 from tests.review import test_browser
-from tests.review.conftest import SEED_SHA, decisions
+from tests.review.conftest import SEED_SHA, decisions, make_possible_duplicate
 from tests.review.test_browser import CHROMIUM, _current, _log_in, _wait_for_change
 
 CRASHED = 77  # the child's exit code when it died at the chosen point
@@ -293,12 +293,7 @@ def builds(monkeypatch) -> dict[str, int]:
 
 
 def test_status_and_pair_decisions_do_not_rebuild_the_possible_pairs(open_reviewer, workspace_dir, builds):
-    store = Workspace.open(workspace_dir, create=False)
-    try:
-        store.record_decision(file_sha256=SEED_SHA, page_no=1, line_no=10, field="name", value="Pavel Haris",
-                              decided_by="setup")
-    finally:
-        store.close()
+    make_possible_duplicate(workspace_dir)
     rita = open_reviewer("rita")
     page = rita.client.get("/duplicates").text
     assert "Pavel Haris" in page and "PAVEL HARRIS" in page
