@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD, SEED_SHA, TEST_HOSTS, csrf_of, login, make_possible_duplicate
+from tests.pipeline.review.conftest import PASSWORD, SEED_SHA, TEST_HOSTS, csrf_of, login, make_possible_duplicate
 from tests.support import SCANS
 
 # What an admin must never see on a page: a traceback, an exception class, a source file.

@@ -31,7 +31,7 @@ from pipeline import cli
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD, TEST_HOSTS, csrf_of, login
+from tests.pipeline.review.conftest import PASSWORD, TEST_HOSTS, csrf_of, login
 from tests.support import ROOT
 
 MB = 1024**2

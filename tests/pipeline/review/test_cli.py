@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from pipeline import cli
 from pipeline.store import Workspace
 from pipeline.users import get_user
-from tests.review.conftest import PASSWORD
+from tests.pipeline.review.conftest import PASSWORD
 
 pytestmark = pytest.mark.skipif(not hasattr(cli, "user_add") or not hasattr(cli, "review"),
                                 reason="paste the review and user add commands into pipeline/cli.py")

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.review import auth
 from pipeline.review.app import bind_warning
-from tests.review.conftest import PASSWORD, csrf_of, login
+from tests.pipeline.review.conftest import PASSWORD, csrf_of, login
 
 PAGES = ["/", "/review", "/duplicates", "/admin", "/admin/users", "/admin/upload", "/admin/batches",
          "/admin/export/rows.csv", "/crop/0123456789abcdef0123456789abcdef"]

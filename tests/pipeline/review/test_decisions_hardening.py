@@ -22,9 +22,9 @@ from pipeline import dedupe, export
 from pipeline.review import queue
 from pipeline.review.queue import LineKey
 from pipeline.store import Workspace
-from tests.review import test_browser
-from tests.review.conftest import SEED_SHA, decisions, make_possible_duplicate
-from tests.review.test_browser import CHROMIUM, _current, _log_in, _wait_for_change
+from tests.pipeline.review import test_browser
+from tests.pipeline.review.conftest import SEED_SHA, decisions, make_possible_duplicate
+from tests.pipeline.review.test_browser import CHROMIUM, _current, _log_in, _wait_for_change
 
 CRASHED = 77  # the child's exit code when it died at the chosen point
 browser, live_url = test_browser.browser, test_browser.live_url  # Chromium and a live server, as there
@@ -68,7 +68,7 @@ _CHILD = textwrap.dedent("""
 def _crash(workspace_dir: Path, operation: str, crash_at: str, **args) -> None:
     """Run one operation in a child that dies at `crash_at`; it must really die there (else the test is void)."""
     done = subprocess.run([sys.executable, "-c", _CHILD, str(workspace_dir), operation, crash_at, json.dumps(args)],
-                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120, check=False)
+                          cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == CRASHED, f"the child did not crash at {crash_at}: {done.returncode} {done.stderr}"
 
 

@@ -14,7 +14,7 @@ import uvicorn
 from pipeline.review.app import create_app
 from pipeline.review.web import ReviewSettings
 from pipeline.store import Workspace
-from tests.review.conftest import PASSWORD
+from tests.pipeline.review.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -7,7 +7,7 @@ import pytest
 from pipeline.export import effective_lines
 from pipeline.review.queue import LineKey
 from pipeline.store import Workspace
-from tests.review.conftest import SEED_SHA, decisions
+from tests.pipeline.review.conftest import SEED_SHA, decisions
 
 
 def _queue_order(workspace_dir) -> list[str]:
