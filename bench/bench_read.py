@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # samples/ is not an installed package
 
 from bench.sections import write_section  # noqa: E402
+from pipeline.job import OMP_THREAD_LIMIT  # noqa: E402
 
 BASELINE_MAX_PAGES = 12  # the naive rows read at most the first this many of the same sheets (they are slow)
 LINES_PER_SHEET = 15
@@ -47,6 +48,11 @@ class Config:
     def baseline(self) -> bool:
         return self.kind in ("naive", "peer")
 
+    @property
+    def pooled(self) -> bool:
+        """Pages read in worker processes (this tool, even with one worker), not in the measured process."""
+        return not self.baseline
+
 
 CONFIGS = (
     Config("tool1", "this tool (pp-ocr), --workers 1", 1, "read"),
@@ -66,7 +72,7 @@ class Measure:
     pages: int
     seconds: float
     self_rss_mb: float
-    children_rss_mb: float  # the pool workers' peak (2 workers only)
+    children_rss_mb: float  # the pool workers' peak (this tool's rows)
     problems: tuple[str, ...]
 
     @property
@@ -80,7 +86,7 @@ class Measure:
     @property
     def worker_rss_mb(self) -> float:
         """Peak of the process(es) that actually read pages."""
-        return self.children_rss_mb if self.config.workers > 1 else self.self_rss_mb
+        return self.children_rss_mb if self.config.pooled else self.self_rss_mb
 
 
 def cpu_count() -> int:
@@ -112,34 +118,33 @@ def child(key: str, paths: list[Path]) -> dict:
 
 
 def _read_with_tool(config: Config, paths: list[Path]) -> list:
-    from dataclasses import replace
-
-    from pipeline.batch import DEFAULT_PDF_DPI, ReadJob, read_paths, triage
-    from scanner.fields import Recognizer, field_reader
+    from pipeline.batch import ReadJob, run, triage
+    from pipeline.sinks import CsvSink
+    from scanner.fields import Recognizer
     from scanner.ocr import PytesseractEngine
-    from scanner.read import ReadSettings, read_file_page
+    from scanner.read import read_file_page
 
-    recognizer = Recognizer(config.recognizer)
-    settings = replace(ReadSettings(), recognizer=recognizer)
+    job = ReadJob(workers=config.workers).with_settings(recognizer=Recognizer(config.recognizer))
     if config.kind == "naive":
         # The first version's pipeline, the Tesseract recognizer reading through a process-per-call engine.
-        refs, failed = triage(paths, pdf_dpi=DEFAULT_PDF_DPI)
+        opened = triage(paths, job)
         engine = PytesseractEngine()
-        return list(failed) + [read_file_page(ref, settings=settings, engine=engine) for ref in refs]
-    field_reader(recognizer)  # as the CLI does before reading: loads the reader once, in the parent
+        return [failed for file in opened for failed in file.failed] + [
+            read_file_page(ref, settings=job.settings, engine=engine) for file in opened for ref in file.pages]
+    job.check_setup()  # as the CLI does before reading: loads the reader once, in the parent
     if config.kind == "add":
-        return _add_to_fresh_workspace(paths, replace(settings, keep_crops=True), config.workers)
-    return list(read_paths(paths, job=ReadJob(settings=settings), workers=config.workers).pages)
+        return _add_to_fresh_workspace(paths, job.with_settings(keep_crops=True))
+    return list(run(paths, job, CsvSink()).pages)
 
 
-def _add_to_fresh_workspace(paths: list[Path], settings, workers: int) -> list:
-    from pipeline.add import add_paths
-    from pipeline.batch import ReadJob
+def _add_to_fresh_workspace(paths: list[Path], job) -> list:
+    from pipeline.add import WorkspaceSink
+    from pipeline.batch import run
     from pipeline.store import Workspace
 
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace.open(Path(folder))
-        report = add_paths(workspace, paths, job=ReadJob(settings=settings), workers=workers)
+        report = run(paths, job, WorkspaceSink(workspace))
         workspace.close()
     return report.pages
 
@@ -150,7 +155,7 @@ def _naive_peer(paths: list[Path]) -> tuple[int, list[str]]:
     import numpy as np
     import pytesseract
 
-    from pipeline.batch import DEFAULT_PDF_DPI, triage
+    from pipeline.batch import ReadJob, triage
     from scanner import ingest
     from scanner.errors import SheetError
     from scanner.ocr import default_engine
@@ -158,7 +163,9 @@ def _naive_peer(paths: list[Path]) -> tuple[int, list[str]]:
     from scanner.roles import build_layout
     from scanner.types import Role
 
-    refs, failed = triage(paths, pdf_dpi=DEFAULT_PDF_DPI)
+    opened = triage(paths, ReadJob())
+    refs = [ref for file in opened for ref in file.pages]
+    failed = [result for file in opened for result in file.failed]
     problems = [f"{r.ref.file_name}: {r.status.value}: {r.message}" for r in failed]
     settings = ReadSettings()
     for ref in refs:
@@ -190,7 +197,7 @@ def _naive_peer(paths: list[Path]) -> tuple[int, list[str]]:
 
 def measure(config: Config, paths: list[Path]) -> Measure:
     # OMP_THREAD_LIMIT=1: Tesseract's OpenMP threads would otherwise blur "per core" and oversubscribe workers.
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    env = {**os.environ, "OMP_THREAD_LIMIT": OMP_THREAD_LIMIT}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", config.key, *map(str, paths)]
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -225,7 +232,7 @@ def machine_facts() -> dict[str, str]:
 
 
 def rss_cell(m: Measure) -> str:
-    if m.config.workers > 1:
+    if m.config.pooled:
         return f"{m.worker_rss_mb:.0f} per worker (parent {m.self_rss_mb:.0f})"
     return f"{m.self_rss_mb:.0f}"
 
@@ -263,11 +270,11 @@ def report(measures: list[Measure], pages_asked: int) -> str:
     notes = [f"- Sheets: {pages_asked} rendered by `samples.render.write_bench_set` (300-dpi letter PNG, seed layout, "
              f"15 lines; rendering not timed). Every row reads the same sheets; the two naive rows read "
              f"{naive_pages} of them.",
-             "- This tool (pp-ocr): `read_paths` as `petition read` runs it (default settings): printed header labels "
+             "- This tool (pp-ocr): `batch.run` as `petition read` runs it (default settings): printed header labels "
              "read by Tesseract in process (tesserocr), handwritten names and fields by the PP-OCR recognizers "
-             "(ONNX, onnxruntime, one thread per session); with --workers 2 in a process pool, each worker loading "
-             "its own models. `petition add` rows: the same reading with line crops kept, every page stored in a "
-             "fresh SQLite workspace.",
+             "(ONNX, onnxruntime, one thread per session), in worker processes (one, or two with --workers 2), "
+             "each loading its own models. `petition add` rows: the same reading with line crops kept, every page "
+             "stored in a fresh SQLite workspace.",
              "- First version's reader: the same pipeline with `--recognizer tesseract`: handwriting read by "
              "Tesseract in process (three reads of each name and a vote), no ONNX models.",
              "- Naive: the first version's pipeline unchanged (same crops, same three reads per name, same header "

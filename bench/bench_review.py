@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -33,12 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.sections import write_section  # noqa: E402
 
-from pipeline.add import add_paths  # noqa: E402
-from pipeline.batch import ReadJob  # noqa: E402
+from pipeline.add import WorkspaceSink  # noqa: E402
+from pipeline.batch import ReadJob, run  # noqa: E402
 from pipeline.review.queue import STATUSES  # noqa: E402
 from pipeline.store import Workspace  # noqa: E402
 from pipeline.users import add_user  # noqa: E402
-from scanner.read import ReadSettings  # noqa: E402
 
 PASSWORD = "benchmark password"
 GOAL_P95_MS = 100.0
@@ -67,8 +66,8 @@ def seed_workspace(root: Path, *, lines: int, users: int) -> None:
     """One real sheet (real crops), then `lines` synthetic lines to review that reuse those crops."""
     store = Workspace.open(root)
     try:
-        add_paths(store, [ROOT / "samples" / "scans" / "seed_clean.png"],
-                  job=ReadJob(settings=replace(ReadSettings(), keep_crops=True)))
+        run([ROOT / "samples" / "scans" / "seed_clean.png"], ReadJob().with_settings(keep_crops=True),
+            WorkspaceSink(store))
         crops = store.db.execute("SELECT line_crop, name_crop, signature_crop FROM lines WHERE line_crop != ''").fetchall()
         rng = random.Random(7)
         sha = "f" * 64

@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.batch import ReadJob, read_paths  # noqa: E402
+from pipeline.batch import ReadJob, run  # noqa: E402
 from pipeline.evaluate import same_name, truth_frame  # noqa: E402
+from pipeline.sinks import CsvSink  # noqa: E402
 from samples.handwriting import write_handwriting_eval_set  # noqa: E402
 from samples.render import write_eval_set  # noqa: E402
 from scanner import calibration  # noqa: E402
@@ -34,8 +35,7 @@ FIELD_ROLES = {Role.ADDRESS: "address", Role.ZIP: "zip", Role.DATE: "date", Role
 def collect(folder: Path, *, workers: int) -> tuple[list, list]:
     """(evidence, exactly right) for every name and every other field the recognizer read."""
     truth = truth_frame(folder / "truth.json").set_index(["file", "page", "line"])
-    report = read_paths(sorted(p for p in folder.iterdir() if p.name != "truth.json"), job=ReadJob(),
-                        workers=workers)
+    report = run(sorted(p for p in folder.iterdir() if p.name != "truth.json"), ReadJob(workers=workers), CsvSink())
     names, fields = [], []
     for page in report.pages:
         if page.status is not PageStatus.OK:

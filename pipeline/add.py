@@ -1,24 +1,24 @@
-"""`petition add`: put scans into the workspace. Triage every file, read the pages not yet stored, save each
-page as it finishes. Killed at any point, the same command finishes the job and the result equals an
-uninterrupted run: a page is stored whole or not at all, files and crops are keyed by content.
+"""`petition add`'s sink: put scans into the workspace. Triage skips the files and pages already stored, each
+page is saved as it finishes, and the end settles every file's status. Killed at any point, the same command
+finishes the job and the result equals an uninterrupted run: a page is stored whole or not at all, files and
+crops are keyed by content.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.batch import ReadJob, _read_one, worker_pool
+from pipeline.batch import Progress, ReadJob, open_file, run
+from pipeline.pool import PoolFactory, worker_pool
 from pipeline.store import Workspace
 from scanner import ingest
 from scanner.errors import SheetError
 from scanner.types import PageRef, PageResult, PageStatus
 
-WORKER_CRASH_RETRIES = 1
+NEW, ALREADY_ADDED = "new", "already added"
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,9 @@ class FileOutcome:
     pages: tuple[PageResult, ...] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class AddReport:
-    files: list[FileOutcome] = field(default_factory=list)
+    files: tuple[FileOutcome, ...] = ()
     interrupted: bool = False
 
     @property
@@ -44,55 +44,24 @@ class AddReport:
 
     @property
     def all_read(self) -> bool:
-        return all(f.status in ("new", "already added") for f in self.files) and all(
+        return all(f.status in (NEW, ALREADY_ADDED) for f in self.files) and all(
             p.status is PageStatus.OK for p in self.pages)
 
     @property
     def any_read(self) -> bool:
         """Something of this run is in the workspace: a file added before, or a page read now (or in the
         interrupted run this one finishes). False for a batch of only unreadable files, or of none at all."""
-        return any(f.status == "already added" or (f.status == "new" and not f.pages)
+        return any(f.status == ALREADY_ADDED or (f.status == NEW and not f.pages)
                    or any(p.status is PageStatus.OK for p in f.pages) for f in self.files)
 
 
-@dataclass(frozen=True)
-class _Work:
-    sha256: str
-    ref: PageRef
-
-
-ExecutorFactory = Callable[[int], Executor]
-
-
-def process_pool(workers: int) -> Executor:
-    """The default executor: worker processes with Tesseract limited to one thread each, that die with this one."""
-    return worker_pool(workers)
-
-
-def add_paths(workspace: Workspace, paths: Iterable[Path], *, job: ReadJob, workers: int = 1, pdf_dpi: int = 200,
-              executor_factory: ExecutorFactory = process_pool,
-              progress: Callable[[PageResult, int, int], None] | None = None) -> AddReport:
-    """Triage → read what is missing, concurrently → save page by page → report."""
-    report = AddReport()
-    work: list[_Work] = []
-    outcomes: dict[str, dict] = {}
-    for path in ingest.discover(list(paths)):
-        outcome, missing = _triage(workspace, path, pdf_dpi=pdf_dpi)
-        outcomes[outcome.sha256 or str(path)] = {"outcome": outcome, "pages": []}
-        work += [_Work(outcome.sha256, ref) for ref in missing]
-    try:
-        for item, result in _read(work, job, workers, executor_factory, progress):
-            workspace.save_page(item.sha256, result)
-            outcomes[item.sha256]["pages"].append(result)
-    except KeyboardInterrupt:
-        report.interrupted = True
-    for entry in outcomes.values():
-        outcome: FileOutcome = entry["outcome"]
-        pages = tuple(sorted(entry["pages"], key=lambda p: p.ref.page))
-        if outcome.sha256 and outcome.status in ("new", "already added"):
-            _settle_file(workspace, outcome.sha256)  # also settles a file whose last run was killed
-        report.files.append(FileOutcome(outcome.path, outcome.name, outcome.sha256, outcome.status, outcome.message, pages))
-    return report
+def add_paths(workspace: Workspace, paths: Iterable[Path], *, job: ReadJob, workers: int | None = None,
+              pdf_dpi: int | None = None, executor_factory: PoolFactory = worker_pool,
+              progress: Progress | None = None) -> AddReport:
+    """`batch.run` into the workspace (what the review app's uploads call); workers and pdf_dpi, when given,
+    replace the job's."""
+    job = replace(job, workers=workers or job.workers, pdf_dpi=pdf_dpi or job.pdf_dpi)
+    return run(paths, job, WorkspaceSink(workspace), progress=progress, make_pool=executor_factory)
 
 
 def file_sha256(path: Path) -> str:
@@ -103,66 +72,93 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _triage(workspace: Workspace, path: Path, *, pdf_dpi: int) -> tuple[FileOutcome, list[PageRef]]:
-    """A file's pages still to read; a file that cannot be opened is recorded with its reason. The file is
-    named by ingest.display_name wherever it is stored or shown: a name that is not UTF-8 cannot be."""
-    name = ingest.display_name(path)
-    try:
-        kind = ingest.sniff(path)
-        sha256 = file_sha256(path)
-        size = path.stat().st_size
-    except SheetError as exc:
-        return FileOutcome(str(path), name, "", exc.status.value, str(exc)), []
-    except OSError as exc:
-        return FileOutcome(str(path), name, "", PageStatus.UNREADABLE.value, f"{name}: {exc.strerror}"), []
-    known = workspace.file(sha256)
-    if known is not None:
-        workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=known.page_count,
-                           status=known.status)
-        if known.page_count and len(workspace.pages_done(sha256)) >= known.page_count:
-            return FileOutcome(str(path), name, sha256, "already added", f"same content as {known.name}"), []
-    try:
-        refs = ingest.page_refs(path, pdf_dpi=pdf_dpi)
-    except SheetError as exc:
-        workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=0, status=exc.status.value,
-                           message=str(exc))
-        return FileOutcome(str(path), name, sha256, exc.status.value, str(exc)), []
-    workspace.add_file(sha256=sha256, name=name, size=size, kind=kind, page_count=len(refs), status="reading")
-    done = workspace.pages_done(sha256)
-    return FileOutcome(str(path), name, sha256, "new"), [r for r in refs if r.page not in done]
+@dataclass(frozen=True)
+class _Stored:
+    """An input file as the workspace knows it, before its pages are opened."""
+
+    path: Path
+    name: str
+    sha256: str
+    kind: str
+    size: int
 
 
-def _read(work: list[_Work], job: ReadJob, workers: int, executor_factory: ExecutorFactory,
-          progress) -> Iterable[tuple[_Work, PageResult]]:
-    """Results as pages finish. A worker killed mid-page (out of memory, SIGKILL) breaks the pool: the
-    unfinished pages get one fresh pool; what is still unfinished then is left for the next run."""
-    remaining = list(work)
-    done_count, total = 0, len(work)
-    for attempt in range(WORKER_CRASH_RETRIES + 1):
-        if not remaining:
-            return
-        finished: set[int] = set()
-        executor = executor_factory(workers)
-        interrupted = False
+class WorkspaceSink:
+    """Files and pages into the workspace; FileOutcomes, in input order, for the report."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._outcomes: list[FileOutcome] = []
+        self._sha256_of: dict[str, str] = {}  # input path -> content hash, for the pages as they come back
+        self._pages: dict[str, list[PageResult]] = {}  # input path -> its pages read in this run
+
+    def plan(self, path: Path, job: ReadJob) -> tuple[PageRef, ...]:
+        """A file's pages still to read. The file is named by ingest.display_name wherever it is stored or
+        shown: a name that is not UTF-8 cannot be."""
+        name = ingest.display_name(path)
         try:
-            futures: dict[Future, int] = {executor.submit(_read_one, item.ref, job): i for i, item in enumerate(remaining)}
-            for future in as_completed(futures):
-                index = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    continue
-                finished.add(index)
-                done_count += 1
-                if progress:
-                    progress(result, done_count, total)
-                yield remaining[index], result
-        except KeyboardInterrupt:
-            interrupted = True
-            raise
-        finally:
-            executor.shutdown(wait=not interrupted, cancel_futures=True)
-        remaining = [item for i, item in enumerate(remaining) if i not in finished]
+            kind = ingest.sniff(path)  # first: it names what is wrong with a file that is not a scan
+            stored = _Stored(path, name, file_sha256(path), kind, path.stat().st_size)
+        except SheetError as exc:
+            return self._outcome(FileOutcome(str(path), name, "", exc.status.value, str(exc)))
+        except OSError as exc:
+            return self._outcome(FileOutcome(str(path), name, "", PageStatus.UNREADABLE.value,
+                                             f"{name}: {exc.strerror}"))
+        skipped = self._already_added(stored)
+        if skipped is not None:
+            return self._outcome(skipped)
+        return self._open(stored, job)
+
+    def page(self, result: PageResult) -> None:
+        self.workspace.save_page(self._sha256_of[result.ref.path], result)
+        self._pages[result.ref.path].append(result)
+
+    def report(self, *, interrupted: bool) -> AddReport:
+        files = []
+        for outcome in self._outcomes:
+            if outcome.sha256 and outcome.status in (NEW, ALREADY_ADDED):
+                _settle_file(self.workspace, outcome.sha256)  # also settles a file whose last run was killed
+            pages = sorted(self._pages.get(outcome.path, ()), key=lambda p: p.ref.page)
+            files.append(replace(outcome, pages=tuple(pages)))
+        return AddReport(tuple(files), interrupted)
+
+    def _already_added(self, stored: _Stored) -> FileOutcome | None:
+        """The outcome of a file whose every page is stored (under any name), or that came earlier in this
+        run; None for a file to open."""
+        earlier = next((o for o in self._outcomes if o.sha256 == stored.sha256 and o.status in (NEW, ALREADY_ADDED)),
+                       None)
+        known = self.workspace.file(stored.sha256)
+        if known is not None:  # the name it has now is kept beside the others it was seen under
+            self._record(stored, page_count=known.page_count, status=known.status)
+        if earlier is not None:
+            return FileOutcome(str(stored.path), stored.name, stored.sha256, ALREADY_ADDED,
+                               f"same content as {earlier.name}")
+        if known and known.page_count and len(self.workspace.pages_done(stored.sha256)) >= known.page_count:
+            return FileOutcome(str(stored.path), stored.name, stored.sha256, ALREADY_ADDED,
+                               f"same content as {known.name}")
+        return None
+
+    def _open(self, stored: _Stored, job: ReadJob) -> tuple[PageRef, ...]:
+        opened = open_file(stored.path, pdf_dpi=job.pdf_dpi)
+        if opened.failed:
+            status, message = opened.failed[0].status.value, opened.failed[0].message
+            self._record(stored, page_count=0, status=status, message=message)
+            return self._outcome(FileOutcome(str(stored.path), stored.name, stored.sha256, status, message))
+        self._record(stored, page_count=len(opened.pages), status="reading")
+        done = self.workspace.pages_done(stored.sha256)
+        self._sha256_of[str(stored.path)] = stored.sha256
+        self._outcome(FileOutcome(str(stored.path), stored.name, stored.sha256, NEW))
+        return tuple(ref for ref in opened.pages if ref.page not in done)
+
+    def _record(self, stored: _Stored, *, page_count: int, status: str, message: str = "") -> None:
+        self.workspace.add_file(sha256=stored.sha256, name=stored.name, size=stored.size, kind=stored.kind,
+                                page_count=page_count, status=status, message=message)
+
+    def _outcome(self, outcome: FileOutcome) -> tuple[PageRef, ...]:
+        """Keep a file's outcome; its pages come back under its path."""
+        self._outcomes.append(outcome)
+        self._pages.setdefault(outcome.path, [])
+        return ()
 
 
 def _settle_file(workspace: Workspace, sha256: str) -> None:

@@ -1,158 +1,119 @@
-"""Read many files: triage every file, read pages concurrently, report per file and page (after OCRmyPDF)."""
+"""The one orchestrator (after OCRmyPDF's _pipelines/ocr.py): triage every file → read its pages through one
+pool of workers → hand each page to a sink as it finishes → the sink's report. `petition read`, `eval` and the
+benchmarks use CsvSink (pipeline/sinks.py); `petition add` and the review app's uploads use WorkspaceSink
+(pipeline/add.py). A bad file or page becomes a result with a reason; a worker that dies is replaced.
+"""
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol, TypeVar
 
+from pipeline.job import ReadJob
+from pipeline.pool import PoolFactory, TaskRaised, WorkerDied, run_tasks, worker_pool
 from scanner import ingest
 from scanner.errors import SheetError
-from scanner.form import Form
-from scanner.read import ReadSettings, read_file_page
+from scanner.read import read_file_page
 from scanner.types import PageRef, PageResult, PageStatus
 
-DEFAULT_PDF_DPI = 200
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+__all__ = ["Opened", "Progress", "ReadJob", "Sink", "open_file", "read_one", "read_pages", "run", "triage",
+           "worker_pool"]  # ReadJob and worker_pool live in job.py and pool.py; callers know them from here
+
 log = logging.getLogger(__name__)
+Report_co = TypeVar("Report_co", covariant=True)
+Progress = Callable[[PageResult, int, int], None]  # (page just read, pages read so far, pages to read)
 
 
 @dataclass(frozen=True)
-class ReadJob:
-    """The small picklable context each page task carries."""
+class Opened:
+    """One input file after triage: its pages, or (`failed`, one result) why it cannot be opened."""
 
-    settings: ReadSettings = field(default_factory=ReadSettings)
-    form: Form | None = None
-    debug_dir: str | None = None
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    pages: tuple[PageResult, ...]
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.pages) and all(p.status is PageStatus.OK for p in self.pages)
-
-    @property
-    def any_ok(self) -> bool:
-        return any(p.status is PageStatus.OK for p in self.pages)
+    path: Path
+    name: str
+    pages: tuple[PageRef, ...] = ()
+    failed: tuple[PageResult, ...] = ()
 
 
-@dataclass(frozen=True)
-class PoolOwner:
-    """Who made a worker pool, passed to each worker so that it can tie its life to the owner's."""
+class Sink(Protocol[Report_co]):
+    """Where pages go. Called in order: `plan` once per input file, `page` for every page read (in the order
+    they finish), `report` once at the end."""
 
-    pid: int
-    # Linux's parent-death signal fires when the *thread* that forked the worker ends, not its process: it is
-    # only safe when that thread lives as long as the process (the main thread), or is a forkserver's.
-    main_thread: bool
+    def plan(self, path: Path, job: ReadJob) -> tuple[PageRef, ...]:
+        """Triage one file: the pages of it to read now."""
 
+    def page(self, result: PageResult) -> None:
+        """Keep one page's result."""
 
-def worker_pool(workers: int, context: BaseContext | None = None) -> ProcessPoolExecutor:
-    """Processes that read pages. Each dies with the process that made the pool: a `petition add` killed with
-    kill -9 would otherwise leave its workers (~190 MB each, models loaded) running forever, waiting for work."""
-    owner = PoolOwner(os.getpid(), threading.current_thread() is threading.main_thread())
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker, initargs=(owner,))
+    def report(self, *, interrupted: bool) -> Report_co:
+        """What this run did; `interrupted`: Ctrl-C stopped the reading."""
 
 
-def init_worker(owner: PoolOwner | None = None) -> None:
-    """Tesseract's OpenMP threads oversubscribe cores when several workers run (datashare #2234)."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    if owner is not None:
-        _die_with_parent(owner)
-
-
-def _die_with_parent(owner: PoolOwner) -> None:
-    """Two ties, because either alone has a gap. The kernel's parent-death signal (Linux) kills the worker
-    even when it is busy in C code holding the GIL, but it follows the direct parent: for a forkserver's
-    worker that is the forkserver (which exits when the app does, so the signal still comes). The watchdog
-    waits on multiprocessing's parent sentinel, a pipe end the owner holds (through a forkserver too), which
-    reads end-of-file the moment the owner dies, on any platform, including before this function ran."""
-    parent = multiprocessing.parent_process()
-    forked_by_owner = os.getppid() == owner.pid
-    if owner.main_thread or not forked_by_owner:
-        _set_parent_death_signal()
-    if parent is None:
-        return
-    if not parent.is_alive():  # the owner died before the death signal was set: it will never come
-        os._exit(1)
-    threading.Thread(target=_exit_when_gone, args=(parent.sentinel,), name="petition-parent-watch",
-                     daemon=True).start()
-
-
-def _set_parent_death_signal() -> None:
-    if not sys.platform.startswith("linux"):
-        return
+def run(paths: Iterable[Path], job: ReadJob, sink: Sink[Report_co], *, progress: Progress | None = None,
+        make_pool: PoolFactory = worker_pool) -> Report_co:
+    """Triage → read pages through one pool (a worker that dies is replaced) → the sink, page by page → report."""
+    to_read = [ref for path in ingest.discover(list(paths)) for ref in sink.plan(path, job)]
+    interrupted = False
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # no prctl in this libc: the watchdog still ties the worker
-        pass
+        for done, result in enumerate(read_pages(to_read, job, make_pool=make_pool), start=1):
+            sink.page(result)
+            if progress:
+                progress(result, done, len(to_read))
+    except KeyboardInterrupt:  # every page the sink has is kept; its report says the run was cut short
+        interrupted = True
+    return sink.report(interrupted=interrupted)
 
 
-def _exit_when_gone(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
+def open_file(path: Path, *, pdf_dpi: int) -> Opened:
+    """A file's pages, found without decoding them; a file that cannot be opened gets a failed result."""
+    name = ingest.display_name(path)
+    try:
+        return Opened(path, name, tuple(ingest.page_refs(path, pdf_dpi=pdf_dpi)))
+    except SheetError as exc:
+        return Opened(path, name, failed=(_file_failed(path, name, exc.status, str(exc)),))
+    except Exception:  # noqa: BLE001 - a bug in opening one file fails that file, never the batch
+        log.debug("opening %s failed", name, exc_info=True)
+        message = f"{name}: internal error while opening the file; please report it"
+        return Opened(path, name, failed=(_file_failed(path, name, PageStatus.FAILED, message),))
 
 
-def triage(paths: list[Path], *, pdf_dpi: int) -> tuple[list[PageRef], list[PageResult]]:
-    """Every page to read, and a failed PageResult for every file that cannot even be opened."""
-    refs: list[PageRef] = []
-    failed: list[PageResult] = []
-    for path in ingest.discover(paths):
-        name = ingest.display_name(path)
-        try:
-            refs.extend(ingest.page_refs(path, pdf_dpi=pdf_dpi))
-        except SheetError as exc:
-            failed.append(PageResult(PageRef(str(path), name, 0, "unknown", 0), exc.status, str(exc)))
-        except Exception:  # noqa: BLE001 - a bug in opening one file fails that file, never the batch
-            log.debug("opening %s failed", name, exc_info=True)
-            failed.append(PageResult(PageRef(str(path), name, 0, "unknown", 0), PageStatus.FAILED,
-                                     f"{name}: internal error while opening the file; please report it"))
-    return refs, failed
+def triage(paths: Iterable[Path], job: ReadJob) -> list[Opened]:
+    """Every input file opened (folders expanded), in input order."""
+    return [open_file(path, pdf_dpi=job.pdf_dpi) for path in ingest.discover(list(paths))]
 
 
-def read_paths(paths: list[Path], *, job: ReadJob = ReadJob(), workers: int = 1, pdf_dpi: int = DEFAULT_PDF_DPI,
-               progress: Callable[[PageResult], None] | None = None, executor: Executor | None = None) -> BatchReport:
-    """Triage → read pages concurrently → one report, pages in input order."""
-    refs, failed = triage(paths, pdf_dpi=pdf_dpi)
-    results = list(failed)
-    for result in _read_all(refs, job, workers, executor):
-        results.append(result)
-        if progress:
-            progress(result)
-    order = {ingest.display_name(path): i for i, path in enumerate(ingest.discover(paths))}
-    results.sort(key=lambda r: (order.get(r.ref.file_name, len(order)), r.ref.file_name, r.ref.page))
-    return BatchReport(tuple(results))
+def _file_failed(path: Path, name: str, status: PageStatus, message: str) -> PageResult:
+    return PageResult(PageRef(str(path), name, 0, "unknown", 0), status, message)
 
 
-def _read_all(refs: list[PageRef], job: ReadJob, workers: int, executor: Executor | None) -> Iterator[PageResult]:
-    if executor is not None:
-        yield from executor.map(_read_one, refs, [job] * len(refs))
-        return
-    if workers <= 1 or len(refs) <= 1:
-        init_worker()
-        yield from (_read_one(ref, job) for ref in refs)
-        return
-    with worker_pool(workers) as pool:
-        yield from pool.map(_read_one, refs, [job] * len(refs), chunksize=1)
+def read_pages(refs: list[PageRef], job: ReadJob, *, make_pool: PoolFactory = worker_pool) -> Iterator[PageResult]:
+    """Every page's result as it finishes, always in worker processes: a page that kills its process (out of
+    memory, a crash in C code) takes down that worker, never this one."""
+    for index, outcome in run_tasks(partial(read_one, job=job), refs, workers=job.workers, make_pool=make_pool):
+        yield _no_result(refs[index], outcome) if isinstance(outcome, (WorkerDied, TaskRaised)) else outcome
 
 
-def _read_one(ref: PageRef, job: ReadJob) -> PageResult:
+def read_one(ref: PageRef, job: ReadJob) -> PageResult:
     """One page in a worker; an unexpected bug in one page becomes that page's failure, not the batch's."""
     try:
         return read_file_page(ref, settings=job.settings, form=job.form, debug_dir=job.debug_dir)
     except Exception:  # noqa: BLE001 - report, never crash the batch; the details are for a developer's log
         log.debug("reading %s page %s failed", ref.file_name, ref.page, exc_info=True)
-        return PageResult(ref, PageStatus.FAILED,
-                          f"{ref.file_name} page {ref.page}: internal error while reading this page; please report it")
+        return _internal_error(ref)
+
+
+def _internal_error(ref: PageRef) -> PageResult:
+    return PageResult(ref, PageStatus.FAILED,
+                      f"{ref.file_name} page {ref.page}: internal error while reading this page; please report it")
+
+
+def _no_result(ref: PageRef, outcome: WorkerDied | TaskRaised) -> PageResult:
+    if isinstance(outcome, TaskRaised):
+        return _internal_error(ref)
+    return PageResult(ref, PageStatus.FAILED,
+                      f"{ref.file_name} page {ref.page}: the process reading this page stopped {outcome.tries} times"
+                      " (out of memory, or killed); the other pages are unaffected. Scan it again at 300 dpi or"
+                      " lower, or read it alone with --workers 1")

@@ -1,27 +1,37 @@
 """The `petition` command: a thin layer over the library (after sqlite-utils' cli.py over db.py).
 
-Exit codes: 0 every page was read; 2 usage error; 3 some files or pages could not be read (the others are
-in the output); 4 nothing could be read; 130 interrupted (`add`: run it again to continue).
+Exit codes (scanner.errors.ExitCode): 0 every page was read; 2 usage error, or a model or language file missing
+from this machine; 3 some files or pages could not be read (the others are in the output); 4 nothing could be
+read; 130 interrupted (`add`: run it again to continue). Only this module exits: an error that stops a command
+is printed as its one-line message and exits with its class's `exit_code`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 3, 4
-EXIT_USAGE = 2
+from pipeline.job import ReadJob, limit_omp_threads
+from scanner.errors import ExitCode
+
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOTHING = ExitCode.OK, ExitCode.USAGE, ExitCode.PARTIAL, ExitCode.NOTHING_READ
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 RECOGNIZERS = ("pp-ocr", "tesseract")
 RecognizerOption = Annotated[str, typer.Option(
     "--recognizer", help="What reads handwriting: pp-ocr (handwriting models, default) or tesseract (first version).")]
 
+FormOption = Annotated[Optional[Path], typer.Option("--form", help="Form file (TOML) to use instead of auto-detection.")]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")]
+DpiOption = Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")]
+TimeoutOption = Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")]
 AcceptOption = Annotated[Optional[float], typer.Option(
     "--accept-names-at", min=0.0, max=1.0,
     help="Accept a name without review when its confidence is at least this (default: the calibrated "
@@ -38,29 +48,27 @@ app.add_typer(form_app, name="form")
 def read(
     scans: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files, or folders of them.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="rows.csv to write (pages.csv is written beside it).")] = Path("rows.csv"),
-    form: Annotated[Optional[Path], typer.Option("--form", help="Form file (TOML) to use instead of auto-detection.")] = None,
+    form: FormOption = None,
     debug_dir: Annotated[Optional[Path], typer.Option("--debug-dir", help="Write overlay images of lines, cells and verdicts here.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
-    dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
-    page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
+    workers: WorkersOption = ReadJob.workers,
+    dpi: DpiOption = ReadJob.pdf_dpi,
+    page_timeout: TimeoutOption = ReadJob.PAGE_TIMEOUT_S,
     recognizer: RecognizerOption = "pp-ocr",
     accept_names_at: AcceptOption = None,
 ) -> None:
     """Read every line of every sheet: status, name, confidence, review reasons → rows.csv."""
-    from dataclasses import replace
+    from pipeline.batch import run
+    from pipeline.sinks import CsvSink
 
-    from pipeline.batch import ReadJob, read_paths
-    from pipeline.rows import pages_frame, rows_frame, write_csv
-    from scanner.read import ReadSettings
-
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    settings = replace(ReadSettings(), page_timeout_s=page_timeout, recognizer=_recognizer(recognizer),
-                       accept_name_confidence=accept_names_at)
-    job = ReadJob(settings=settings, form=_load_form(form), debug_dir=str(debug_dir) if debug_dir else None)
-    report = read_paths(list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=_progress)
+    limit_omp_threads()
+    job = _job(ReadJob(debug_dir=str(debug_dir) if debug_dir else None, workers=workers, pdf_dpi=dpi),
+               recognizer=recognizer, form=form, page_timeout_s=page_timeout, accept_name_confidence=accept_names_at)
+    with _interruptible("nothing was written"):
+        report = run(scans, job, CsvSink(), progress=_progress)
+    if report.interrupted:
+        _stop_interrupted("nothing was written")
     try:
-        write_csv(rows_frame(report.pages), output)
-        write_csv(pages_frame(report.pages), output.with_name("pages.csv"))
+        report.write(output)
     except OSError as exc:
         typer.echo(f"error: cannot write {output} ({exc.strerror}); choose another place with -o", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
@@ -76,51 +84,54 @@ WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Worksp
 def add(
     scans: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files, or folders of them.")],
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
-    form: Annotated[Optional[Path], typer.Option("--form", help="Form file (TOML) to use instead of auto-detection.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")] = 1,
-    dpi: Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")] = 200,
-    page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")] = 300,
+    form: FormOption = None,
+    workers: WorkersOption = ReadJob.workers,
+    dpi: DpiOption = ReadJob.pdf_dpi,
+    page_timeout: TimeoutOption = ReadJob.PAGE_TIMEOUT_S,
     recognizer: RecognizerOption = "pp-ocr",
     accept_names_at: AcceptOption = None,
 ) -> None:
     """Add scans to the campaign workspace; files already there (by content) are skipped, an interrupted
     run is finished by running the same command again."""
-    from dataclasses import replace
+    from pipeline.add import WorkspaceSink
+    from pipeline.batch import run
+    from pipeline.store import Workspace
 
-    from pipeline.add import add_paths
-    from pipeline.batch import ReadJob
-    from pipeline.store import Workspace, WorkspaceError
-    from scanner.read import ReadSettings
-
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    settings = replace(ReadSettings(), keep_crops=True, page_timeout_s=page_timeout,
-                       recognizer=_recognizer(recognizer), accept_name_confidence=accept_names_at)
-    job = ReadJob(settings=settings, form=_load_form(form))
-    try:
+    limit_omp_threads()
+    job = _job(ReadJob(workers=workers, pdf_dpi=dpi), recognizer=recognizer, form=form, keep_crops=True,
+               page_timeout_s=page_timeout, accept_name_confidence=accept_names_at)
+    with _exits_on_error():
         store = Workspace.open(workspace)
-    except WorkspaceError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
-    try:
-        with _progress_bar() as tick:
-            report = add_paths(store, list(scans), job=job, workers=workers, pdf_dpi=dpi, progress=tick)
-    except KeyboardInterrupt:
-        # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
-        typer.echo("interrupted: every page read so far is saved; run the same command again to continue")
-        raise typer.Exit(130) from None
-    finally:
-        store.close()
+    # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
+    with _interruptible(ADD_CONTINUES), closing(store), _progress_bar() as tick:
+        report = run(scans, job, WorkspaceSink(store), progress=tick)
     typer.echo(add_summary(report, workspace))
     if report.interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if report.all_read and report.files else EXIT_PARTIAL if report.any_read else EXIT_NOTHING)
+
+
+ADD_CONTINUES = "every page read so far is saved; run the same command again to continue"
+
+
+@contextmanager
+def _interruptible(what_happened: str) -> Iterator[None]:
+    """Ctrl-C outside the reading itself (which the report records): a plain line and 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _stop_interrupted(what_happened)
+
+
+def _stop_interrupted(what_happened: str) -> None:
+    typer.echo(f"interrupted: {what_happened}")
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @app.command()
 def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Pages, lines, signed, name-only, blank, struck, to review, duplicates."""
     from pipeline.status import format_status, workspace_status
-    from pipeline.store import Workspace
 
     store = _open_existing(workspace)
     try:
@@ -138,7 +149,6 @@ def export(
 ) -> None:
     """Export rows or the deduplicated roster (human decisions win) as CSV or XLSX."""
     from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape, write_table
-    from pipeline.store import Workspace
 
     if what not in ("rows", "roster"):
         raise typer.BadParameter("choose rows or roster", param_hint="WHAT")
@@ -189,10 +199,10 @@ def review(
         ensure_review_schema(store)
         if not list_users(store):
             typer.echo(f"no accounts yet: run 'petition user add NAME --role admin --workspace {workspace}' first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
     finally:
         store.close()
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    limit_omp_threads()
     typer.echo(f"petition review on http://{host}:{port}/ (Ctrl-C stops it)")
     settings = ReviewSettings(workspace=workspace, secure_cookies=secure_cookies,
                               allowed_hosts=(*LOOPBACK_HOSTS, *(allowed_host or ())))
@@ -207,42 +217,52 @@ def user_add(
 ) -> None:
     """Add a review app account. The password is asked twice, or read from the first line of stdin when piped;
     only its argon2 hash is stored."""
-    from pipeline.users import UserError, add_user
+    from pipeline.users import add_user
 
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     store = _open_existing(workspace)
-    try:
+    with _exits_on_error(), closing(store):
         add_user(store, name, password, role=role)
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        store.close()
     typer.echo(f"added {role} {name} to {workspace}")
 
 
+@contextmanager
+def _exits_on_error() -> Iterator[None]:
+    """An error that stops a command: its one-line message (which says what to do) and its class's exit code
+    (scanner.errors.exit_code). Never its traceback: it is about the input or this machine, not a bug."""
+    from pipeline.store import WorkspaceError
+    from scanner.errors import SetupError, SheetError, exit_code
+
+    try:
+        yield
+    except (SheetError, SetupError, WorkspaceError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exit_code(exc)) from exc
+
+
+def _job(job: ReadJob, *, recognizer: str, form: Path | None = None, **settings: Any) -> ReadJob:
+    """The job a command asked for, checked before any page is read: a missing model or language file, or a
+    broken form file, stops the run here with what to do."""
+    job = job.with_settings(recognizer=_recognizer(recognizer), **settings)
+    with _exits_on_error():
+        job.check_setup()
+    return replace(job, form=_load_form(form))
+
+
 def _recognizer(name: str):
-    """The recognizer asked for, loaded once here so that a missing model stops the run with install advice
-    before any page is read."""
-    from scanner.errors import SetupError
-    from scanner.fields import Recognizer, field_reader
+    from scanner.fields import Recognizer
 
     if name not in RECOGNIZERS:
         raise typer.BadParameter(f"choose {' or '.join(RECOGNIZERS)}", param_hint="--recognizer")
-    chosen = Recognizer(name)
-    try:
-        field_reader(chosen)
-    except SetupError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
-    return chosen
+    return Recognizer(name)
 
 
 def _load_form(path: Path | None):
-    """The form asked for, checked before any page is read; a broken one stops the run with what to fix."""
+    """The form asked for. A form file that cannot be used is a usage error, whatever is wrong in it: the
+    command cannot start (scanner.form.FormError carries no exit code of its own yet)."""
     from scanner.errors import SheetError
     from scanner.form import load_form
 
@@ -256,13 +276,10 @@ def _load_form(path: Path | None):
 
 
 def _open_existing(workspace: Path):
-    from pipeline.store import Workspace, WorkspaceError
+    from pipeline.store import Workspace
 
-    try:
+    with _exits_on_error():
         return Workspace.open(workspace, create=False)
-    except WorkspaceError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def add_summary(report, workspace: Path) -> str:
@@ -313,13 +330,9 @@ def form_detect(
 ) -> None:
     """Propose an editable form (TOML) from one blank sheet."""
     from pipeline.forms import detect_form
-    from scanner.errors import SheetError
 
-    try:
+    with _exits_on_error():  # a blank sheet that cannot be read: nothing was (exit 4)
         text = detect_form(blank_sheet, page=page)
-    except SheetError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_NOTHING) from exc
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output}: check the roles and boxes, then pass it as --form")
 
@@ -328,7 +341,7 @@ def form_detect(
 def evaluate(
     samples: Annotated[Path, typer.Argument(help="Folder with scans and their truth.json.")] = Path("samples/scans"),
     rows: Annotated[Optional[Path], typer.Option("--rows", help="Score this rows.csv instead of reading the scans again.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = ReadJob.workers,
     by: Annotated[str, typer.Option("--by", help="Also break figures down by: file, layout, name_font or name_style.")] = "",
     recognizer: Annotated[str, typer.Option("--recognizer", help="pp-ocr, tesseract, or both (side by side).")] = "pp-ocr",
 ) -> None:
@@ -354,15 +367,13 @@ def evaluate(
 
 
 def _read_for_eval(samples: Path, truth, recognizer: str, workers: int):
-    from dataclasses import replace
-
-    from pipeline.batch import ReadJob, read_paths
-    from pipeline.rows import rows_frame
-    from scanner.read import ReadSettings
+    """The samples read as `petition read` reads them (rows.csv as a frame)."""
+    from pipeline.batch import run
+    from pipeline.sinks import CsvSink
 
     paths = sorted(samples / name for name in truth["file"].unique())
-    job = ReadJob(settings=replace(ReadSettings(), recognizer=_recognizer(recognizer)))
-    return rows_frame(read_paths(paths, job=job, workers=workers, progress=_progress).pages)
+    job = _job(ReadJob(workers=workers), recognizer=recognizer)
+    return run(paths, job, CsvSink(), progress=_progress).rows()
 
 
 def _eval_report(frame, truth, by: str) -> str:
@@ -399,7 +410,7 @@ def summary(pages, output: Path) -> str:
     return "\n".join(out)
 
 
-def _progress(result) -> None:
+def _progress(result, _done: int, _total: int) -> None:
     if sys.stderr.isatty():
         where = f"{result.ref.file_name}:{result.ref.page}"
         sys.stderr.write(f"\r{where:40.40s} {result.status.value:10s}")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.batch import ReadJob, _read_one
+from pipeline.batch import ReadJob, read_one
 from pipeline.cli import EXIT_NOTHING, EXIT_OK
 from scanner.types import PageRef, PageStatus
 from tests.support import PETITION, SCANS, child_pids
@@ -157,6 +157,38 @@ def test_pool_workers_exit_when_add_is_killed(tmp_path):
         _kill_all(workers)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds worker processes in /proc")
+@pytest.mark.slow
+def test_read_survives_its_worker_killed_mid_page_and_reads_that_page_again(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    names = ("seed_clean.png", "seed_skewed.png", "stacked_scan.png")
+    for name in names:
+        shutil.copy(SCANS / name, scans / name)
+    output = tmp_path / "rows.csv"
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    process = subprocess.Popen([str(PETITION), "read", str(scans), "-o", str(output)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed: list[int] = []
+    try:
+        assert _wait_until(lambda: bool(child_pids(process.pid)), seconds=TIMEOUT_S), "no worker started"
+        time.sleep(1.0)  # the worker is loading its models or reading the first page now
+        killed = child_pids(process.pid)
+        _kill_all(killed)
+        out, err = process.communicate(timeout=TIMEOUT_S)
+    finally:
+        process.kill()
+    assert process.returncode == EXIT_OK, out + err
+    assert not PYTHON_INTERNALS.search(out + err), out + err
+    assert [(row["file"], row["status"]) for row in _csv(output.with_name("pages.csv"))] == [
+        (name, "ok") for name in sorted(names)]
+    # The page read again is read as an undisturbed run reads it (tests/e2e/expected_rows.csv).
+    expected = [row for row in _csv(Path(__file__).parents[1] / "e2e" / "expected_rows.csv") if row["file"] in names]
+    columns = ("file", "page", "line", "status", "name", "needs_review")
+    assert sorted(tuple(r[c] for c in columns) for r in _csv(output)) == sorted(
+        tuple(r[c] for c in columns) for r in expected)
+
+
 _FORKSERVER_APP = """
 import os, threading, time
 from pipeline.review.uploads import _forkserver_pool
@@ -285,7 +317,7 @@ def test_an_unexpected_failure_reading_a_page_is_reported_without_its_exception_
 
     monkeypatch.setattr("pipeline.batch.read_file_page", broken)
     ref = PageRef(str(tmp_path / "sheet.png"), "sheet.png", 3, "image", 0)
-    result = _read_one(ref, ReadJob())
+    result = read_one(ref, ReadJob())
     assert result.status is PageStatus.FAILED
     assert result.message.startswith("sheet.png page 3: ")
     assert "KeyError" not in result.message and "roles" not in result.message
