@@ -7,18 +7,18 @@ from pathlib import Path
 from scanner import ingest
 from scanner.errors import NoTableFound
 from scanner.form import form_from_layout, to_toml
-from scanner.grid import find_table
-from scanner.normalize import normalize
+from scanner.layout import find_layout
 from scanner.ocr import default_engine
-from scanner.roles import build_layout
+from scanner.read import ReadSettings
 
 
 def detect_form(path: Path, *, page: int = 1) -> str:
-    """Auto-detect the layout of a blank sheet and write it as editable TOML."""
+    """Auto-detect the layout of a blank sheet and write it as editable TOML.
+
+    The layout is found exactly as reading finds it (scanner.layout.find_layout: level, table, up/down from
+    the line-number column, roles), so a form proposed from a sheet fits what the reader sees on it."""
     refs = ingest.page_refs(path, pdf_dpi=200)
     if page > len(refs):
         raise NoTableFound(f"{path.name} has {len(refs)} page(s), not {page}")
-    upright = normalize(ingest.load_page(refs[page - 1]))
-    masks, grid = find_table(upright.gray)
-    layout = build_layout(upright.gray, masks, grid, default_engine())
-    return to_toml(form_from_layout(layout, upright.gray.shape, path.stem))
+    found = find_layout(ingest.load_page(refs[page - 1]), settings=ReadSettings(), engine=default_engine())
+    return to_toml(form_from_layout(found.layout, found.upright.gray.shape, path.stem))

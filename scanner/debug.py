@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scanner.grid import RulesSeen
 from scanner.types import LineReading, LineStatus, PageRef, SheetLayout
 
 _COLOURS = {
@@ -30,18 +31,38 @@ class DebugWriter:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(ref.file_name).stem)
         return cls(Path(directory) if directory else None, f"{safe}_p{ref.page:03d}")
 
+    @classmethod
+    def off(cls) -> DebugWriter:
+        """A writer that writes nothing (no --debug-dir)."""
+        return cls(None, "")
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
     def write(self, label: str, image: np.ndarray) -> None:
         if self.directory is None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(self.directory / f"{self.stem}_{label}.png"), image)
 
-    def overlays(self, gray: np.ndarray, layout: SheetLayout, readings: tuple[LineReading, ...]) -> None:
+    def layout(self, gray: np.ndarray, layout: SheetLayout) -> None:
+        """Lines and cells, written as soon as the layout is known: a page that fails later still has them."""
         if self.directory is None:
             return
         self.write("lines", _draw_lines(gray, layout))
         self.write("cells", _draw_cells(gray, layout))
+
+    def verdicts(self, gray: np.ndarray, layout: SheetLayout, readings: tuple[LineReading, ...]) -> None:
+        if self.directory is None:
+            return
         self.write("verdicts", _draw_verdicts(gray, layout, readings))
+
+    def no_table(self, gray: np.ndarray, seen: RulesSeen) -> None:
+        """The leveled page of a sheet where no table was found, with the ruling and the long rules seen on it."""
+        if self.directory is None:
+            return
+        self.write("no_table", _draw_rules_seen(gray, seen))
 
 
 def _draw_lines(gray: np.ndarray, layout: SheetLayout) -> np.ndarray:
@@ -77,4 +98,16 @@ def _draw_verdicts(gray: np.ndarray, layout: SheetLayout, readings: tuple[LineRe
         cv2.rectangle(canvas, (layout.table.x0, line.y0), (layout.table.x1, line.y1), colour, 3)
         text = f"{reading.status.value} {reading.name.text} ({reading.name.confidence:.2f})"
         cv2.putText(canvas, text, (layout.table.x0 + 6, line.y1 - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, 2)
+    return canvas
+
+
+def _draw_rules_seen(gray: np.ndarray, seen: RulesSeen) -> np.ndarray:
+    """Ruling-mask pixels tinted (horizontal orange, vertical cyan), each long horizontal rule drawn in red."""
+    canvas = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    canvas[seen.masks.horizontal > 0] = (0, 140, 255)
+    canvas[seen.masks.vertical > 0] = (255, 200, 0)
+    for rule in seen.rules:
+        cv2.line(canvas, (rule.start, rule.pos), (rule.end, rule.pos), (0, 0, 220), max(2, rule.thickness))
+    cv2.putText(canvas, f"no table: {len(seen.rules)} long horizontal rules", (20, 40), cv2.FONT_HERSHEY_SIMPLEX,
+                1.0, (0, 0, 220), 2)
     return canvas

@@ -24,7 +24,11 @@ import numpy as np
 
 from scanner.errors import SheetError
 from scanner.grid import Masks, horizontal_rules
+from scanner.scale import WORK_UNIT
+from scanner.settings import LayoutSettings
 from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
+
+_DEFAULT = LayoutSettings()
 
 
 class FormError(SheetError):
@@ -47,13 +51,16 @@ class Form:
     line_bounds: tuple[float, ...]
     fields: tuple[FormField, ...]
 
-    def fit(self, shape: tuple[int, ...], masks: Masks) -> SheetLayout:
+    def fit(self, shape: tuple[int, ...], masks: Masks, *, settings: LayoutSettings = _DEFAULT,
+            unit: float = WORK_UNIT) -> SheetLayout:
         """Place the form on an upright page, snapping its rules to the rules found there."""
         height, width = shape[:2]
         ys = np.array(self.line_bounds) * height
-        rules = horizontal_rules(masks.horizontal, min_length=int(0.3 * width))
+        rules = horizontal_rules(masks.horizontal, min_length=int(settings.form_rule_length * width),
+                                 settings=settings, unit=unit)
         found = [r.pos for r in rules]
-        ys = _snap(ys, np.array(found, dtype=float), tolerance=0.3 * float(np.median(np.diff(ys))))
+        tolerance = settings.form_snap_tolerance * float(np.median(np.diff(ys)))
+        ys = _snap(ys, np.array(found, dtype=float), tolerance=tolerance)
         # Kernels downstream scale with the ruling's thickness: measure it as auto-detection does.
         ruling_px = int(np.median([r.thickness for r in rules])) if rules else max(1, width // 700)
         bounds = [int(round(y)) for y in ys]

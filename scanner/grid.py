@@ -7,13 +7,18 @@ line-number column splits a line into labelled sub-cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from scanner.errors import NoTableFound
+from scanner.scale import WORK_UNIT, px
+from scanner.settings import LayoutSettings
 from scanner.types import Box
+
+_DEFAULT = LayoutSettings()
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,54 @@ class Masks:
     faint: np.ndarray  # pixels even slightly darker than paper: pale print and ruling
 
 
+@dataclass(frozen=True)
+class Table:
+    """What the table search found on an upright page: the masks it looked in and the grid."""
+
+    masks: Masks
+    grid: Grid
+
+
+@dataclass(frozen=True)
+class RulesSeen:
+    """What the table search's last look saw on a page where it found no table (for the debug overlay)."""
+
+    masks: Masks
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class TableExtent:
+    """The table's left and right ends, where several long rules start and end."""
+
+    x0: int
+    x1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+
+class NumberSide(enum.Enum):
+    """Which edge of the table holds the narrow line-number column."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    UNCLEAR = "unclear"  # no edge column is clearly the narrowest
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What the grid search's steps share: the page's masks, the thresholds and the pixel unit."""
+
+    masks: Masks
+    settings: LayoutSettings
+    unit: float
+
+    def px(self, at_reference: float) -> int:
+        return px(at_reference, self.unit)
+
+
 def paper_level(gray: np.ndarray) -> np.ndarray:
     """The paper's brightness around every pixel: a grey closing wider than any pen stroke, then smoothed."""
     size = _odd(min(gray.shape) // 80)
@@ -66,115 +119,136 @@ def binarize(gray: np.ndarray, *, darker_than_paper: float = 0.80, paper: np.nda
     return cv2.compare(gray, threshold, cv2.CMP_LT)
 
 
-def ruling_masks(gray: np.ndarray, *, faint_ratio: float = 0.92) -> Masks:
+def ruling_masks(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Masks:
     """Long thin horizontal and vertical runs: ruling survives an opening that erases handwriting.
 
     Rules are searched in a more sensitive mask than handwriting: faint grey ruling (a pale 1-px line
     after resampling) is only ~10% darker than paper, and noise is never line-shaped.
     """
     paper = paper_level(gray)
-    ink = binarize(gray, paper=paper)
-    faint = binarize(gray, darker_than_paper=faint_ratio, paper=paper)
+    ink = binarize(gray, darker_than_paper=settings.ink_contrast, paper=paper)
+    faint = binarize(gray, darker_than_paper=settings.faint_contrast, paper=paper)
     short = min(ink.shape)
-    # Noise on a faint rule leaves it dotted; closing pixel-sized gaps first keeps it one run.
-    horizontal = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (4, 1)))
-    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (short // 40, 1)))
+    # Noise on a faint rule leaves it dotted; closing pixel-sized gaps (4 px at the reference) keeps it one run.
+    dots = px(4, unit)
+    horizontal = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _rect(dots, 1))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, _rect(short // 40, 1))
     # Bridge the gaps of dashed or broken rules before they are measured.
-    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (short // 60, 1)))
-    vertical = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 4)))
-    vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short // 40)))
-    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short // 60)))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, _rect(short // 60, 1))
+    vertical = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _rect(1, dots))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, _rect(1, short // 40))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, _rect(1, short // 60))
     return Masks(ink, horizontal, vertical, faint)
 
 
-def find_grid(masks: Masks) -> Grid:
-    """The table's physical lines and columns, or NoTableFound."""
-    width = masks.ink.shape[1]
-    rules = horizontal_rules(masks.horizontal, min_length=int(0.35 * width))
-    if len(rules) < 3:
-        raise NoTableFound(f"found {len(rules)} long horizontal rules, a table needs at least 3")
-    table_x0, table_x1 = _table_extent(rules)
-    table_width = table_x1 - table_x0
-    full = [r for r in rules if r.start <= table_x0 + 0.04 * table_width and r.end >= table_x1 - 0.04 * table_width]
-    run = _regular_run(full, fallback=rules)
-    if len(run) < 3:
-        raise NoTableFound("no run of evenly spaced rules (at least 2 table lines) was found")
-    partial = [r for r in rules if r not in full and r.length >= 0.3 * table_width and run[0].pos < r.pos < run[-1].pos]
-    ruling_px = max(1, int(np.median([r.thickness for r in run])))
-    slot_bounds = _slot_bounds(run, partial)
-    line_ys = tuple(r.pos for r in run)
-    slot_columns = tuple(
-        _column_bounds(masks.vertical, line_ys, slot_bounds[i], slot_bounds[i + 1], table_x0, table_x1)
-        for i in range(len(slot_bounds) - 1)
-    )
-    header = _header_box(full, run, masks.ink, table_x0, table_x1)
-    table = Box(table_x0, (header.y0 if header else run[0].pos), table_x1, run[-1].pos)
-    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px)
-
-
-def find_table(gray: np.ndarray) -> tuple[Masks, Grid]:
+def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Table:
     """The table's masks and grid; a sheet whose pale ruling a phone photo washed out gets a second, more
     sensitive look before it is declared table-less."""
     try:
-        masks = ruling_masks(gray)
-        return masks, find_grid(masks)
+        masks = ruling_masks(gray, settings=settings, unit=unit)
+        return Table(masks, find_grid(masks, settings=settings, unit=unit))
     except NoTableFound:
-        masks = ruling_masks(gray, faint_ratio=0.95)
-        return masks, find_grid(masks)
+        masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+        return Table(masks, find_grid(masks, settings=settings, unit=unit))
 
 
-def number_column_side(grid: Grid) -> str | None:
-    """"left" or "right": the side of the narrow line-number column, when one edge column is clearly the
-    narrowest. Petitions number their lines at the left, so a narrow right-hand column means upside down."""
+def rules_seen(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> RulesSeen:
+    """The masks of find_table's last, most sensitive look and the long rules in them (for a debug overlay)."""
+    masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+    min_length = int(settings.min_rule_length * masks.ink.shape[1])
+    return RulesSeen(masks, tuple(horizontal_rules(masks.horizontal, min_length=min_length, settings=settings,
+                                                   unit=unit)))
+
+
+def _second_look(settings: LayoutSettings) -> LayoutSettings:
+    return replace(settings, faint_contrast=settings.retry_faint_contrast)
+
+
+def find_grid(masks: Masks, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Grid:
+    """The table's physical lines and columns, or NoTableFound."""
+    search = _Search(masks, settings, unit)
+    width = masks.ink.shape[1]
+    rules = horizontal_rules(masks.horizontal, min_length=int(settings.min_rule_length * width), settings=settings,
+                             unit=unit)
+    needed = settings.min_table_rules
+    if len(rules) < needed:
+        raise NoTableFound(f"found {len(rules)} long horizontal rules, a table needs at least {needed}")
+    extent = _table_extent(search, rules)
+    slack = settings.full_rule_slack * extent.width
+    full = [r for r in rules if r.start <= extent.x0 + slack and r.end >= extent.x1 - slack]
+    run = _regular_run(search, full, fallback=rules)
+    if len(run) < needed:
+        raise NoTableFound(f"no run of evenly spaced rules (at least {needed - 1} table lines) was found")
+    shortest = settings.partial_rule_length * extent.width
+    partial = [r for r in rules if r not in full and r.length >= shortest and run[0].pos < r.pos < run[-1].pos]
+    ruling_px = max(1, int(np.median([r.thickness for r in run])))
+    slot_bounds = _slot_bounds(settings, run, partial)
+    line_ys = tuple(r.pos for r in run)
+    slot_columns = tuple(_column_bounds(search, line_ys, slot_bounds[i], slot_bounds[i + 1], extent)
+                         for i in range(len(slot_bounds) - 1))
+    header = _header_box(search, full, run, extent)
+    table = Box(extent.x0, (header.y0 if header else run[0].pos), extent.x1, run[-1].pos)
+    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px)
+
+
+def number_column_side(grid: Grid, *, settings: LayoutSettings = _DEFAULT) -> NumberSide:
+    """The side of the narrow line-number column, when one edge column is clearly the narrowest. Petitions
+    number their lines at the left, so a narrow right-hand column means upside down."""
     columns = grid.slot_columns[0]
     if len(columns) < 4:
-        return None
+        return NumberSide.UNCLEAR
     widths = np.diff(columns)
     left, right = float(widths[0]), float(widths[-1])
     table_width = float(columns[-1] - columns[0])
     narrow, other = min(left, right), max(left, right)
-    if narrow > 0.12 * table_width or narrow > 0.75 * other or narrow > min(widths[1:-1]):
-        return None
-    return "left" if left < right else "right"
+    if (narrow > settings.number_column_share * table_width or narrow > settings.number_column_ratio * other
+            or narrow > min(widths[1:-1])):
+        return NumberSide.UNCLEAR
+    return NumberSide.LEFT if left < right else NumberSide.RIGHT
 
 
-def horizontal_rules(mask: np.ndarray, *, min_length: int) -> list[Rule]:
+def horizontal_rules(mask: np.ndarray, *, min_length: int, settings: LayoutSettings = _DEFAULT,
+                     unit: float = WORK_UNIT) -> list[Rule]:
     """Rows of the mask that hold a long run, grouped into rules."""
-    # A 1-px rule left 0.1 degree off level wanders over a few rows; a small vertical smear gathers it.
-    smear = 9
-    gathered = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, smear)))
+    # A 1-px rule left 0.1 degree off level wanders over a few rows; a small vertical smear (9 px at the
+    # reference) gathers it.
+    smear = px(9, unit)
+    gathered = cv2.dilate(mask, _rect(1, smear))
     counts = np.count_nonzero(gathered, axis=1)
-    candidate_rows = np.flatnonzero(counts >= min_length * 0.6)
+    candidate_rows = np.flatnonzero(counts >= min_length * settings.rule_row_share)
     raw_counts = np.count_nonzero(mask, axis=1)
     rules: list[Rule] = []
-    for rows in _consecutive_groups(candidate_rows, max_gap=2):
+    # Rows a pixel or two apart (2 px at the reference) are one rule's.
+    for rows in _consecutive_groups(candidate_rows, max_gap=px(2, unit)):
         band = mask[rows[0] : rows[-1] + 1]
         columns = np.flatnonzero(band.any(axis=0))
         # Broken or dashed rules have gaps; bridge generous ones but ask that most of the span is inked.
-        start, end = _longest_cover(columns, max_gap=max(6, mask.shape[1] // 14))
+        start, end = _longest_cover(columns, max_gap=max(px(6, unit), mask.shape[1] // 14))
         inked = np.count_nonzero((columns >= start) & (columns <= end))
         # A rule is thin; a band as tall as a line of text is lettering that the closing joined up.
-        thin = len(rows) - (smear - 1) <= max(6, mask.shape[1] // 120)
-        if thin and end - start >= min_length and inked >= 0.6 * (end - start) and raw_counts[rows].sum() > 0:
+        thin = len(rows) - (smear - 1) <= max(px(6, unit), mask.shape[1] // 120)
+        inked_enough = inked >= settings.rule_inked_share * (end - start)
+        if thin and end - start >= min_length and inked_enough and raw_counts[rows].sum() > 0:
             centre = int(round(np.average(rows, weights=raw_counts[rows] + 1)))
             rules.append(Rule(centre, start, end, max(1, len(rows) - (smear - 1))))
     return rules
 
 
-def _table_extent(rules: list[Rule]) -> tuple[int, int]:
+def _table_extent(search: _Search, rules: list[Rule]) -> TableExtent:
     """The outermost left and right ends shared by several long rules (sub-row rules start further in)."""
     longest = max(r.length for r in rules)
-    long_rules = [r for r in rules if r.length >= 0.6 * longest]
-    tolerance = max(6, longest // 100)
+    long_rules = [r for r in rules if r.length >= search.settings.long_rule_share * longest]
+    # Ends a few pixels apart (6 at the reference, more on a wide table) are the same end.
+    tolerance = max(search.px(6), longest // 100)
     needed = min(3, len(long_rules))
     starts = [g for g in _cluster(sorted(float(r.start) for r in long_rules), tolerance=tolerance) if len(g) >= needed]
     ends = [g for g in _cluster(sorted(float(r.end) for r in long_rules), tolerance=tolerance) if len(g) >= needed]
     x0 = int(np.median(starts[0])) if starts else min(r.start for r in long_rules)
     x1 = int(np.median(ends[-1])) if ends else max(r.end for r in long_rules)
-    return x0, x1
+    return TableExtent(x0, x1)
 
 
-def _regular_run(rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
+def _regular_run(search: _Search, rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
     """The longest chain of rules with near-equal spacing: the table's lines.
 
     Each step looks for a rule one spacing further on and skips anything in between, so a level strike-out
@@ -187,10 +261,11 @@ def _regular_run(rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
     positions = np.array([r.pos for r in ordered])
     spares = sorted(fallback, key=lambda r: r.pos)
     spare_positions = np.array([r.pos for r in spares]) if spares else np.array([-10**9])
-    spacings = {int(g) for g in np.diff(positions) if g >= 15}
+    # Rules closer than a line of writing (15 px at the reference) are a rule's double edge, not a spacing.
+    spacings = {int(g) for g in np.diff(positions) if g >= search.px(15)}
     best: list[Rule] = []
     for spacing in sorted(spacings):
-        tolerance = 0.12 * spacing
+        tolerance = search.settings.spacing_tolerance * spacing
         for first in range(len(ordered)):
             chain = [ordered[first]]
             while True:
@@ -220,7 +295,7 @@ def _chain_score(chain: list[Rule], full: list[Rule]) -> tuple[int, int]:
     return full_count, full_count - len(chain)
 
 
-def _slot_bounds(run: list[Rule], partial: list[Rule]) -> tuple[float, ...]:
+def _slot_bounds(settings: LayoutSettings, run: list[Rule], partial: list[Rule]) -> tuple[float, ...]:
     """Fractions of the line height where partial rules split lines into sub-rows, agreed by most lines."""
     fractions: list[float] = []
     for upper, lower in zip(run, run[1:]):
@@ -229,43 +304,55 @@ def _slot_bounds(run: list[Rule], partial: list[Rule]) -> tuple[float, ...]:
     if not fractions:
         return (0.0, 1.0)
     bounds: list[float] = []
-    for group in _cluster(sorted(fractions), tolerance=0.08):
+    lowest, highest = settings.subrow_lowest, settings.subrow_highest
+    for group in _cluster(sorted(fractions), tolerance=settings.subrow_tolerance):
         # A sub-row split must repeat on most lines; one stray partial rule is not a layout.
-        if len(group) >= 0.5 * (len(run) - 1) and 0.15 < np.median(group) < 0.85:
+        if len(group) >= settings.subrow_agreement * (len(run) - 1) and lowest < np.median(group) < highest:
             bounds.append(round(float(np.median(group)), 3))
     return (0.0, *bounds, 1.0)
 
 
-def _column_bounds(vertical: np.ndarray, line_ys: tuple[int, ...], top: float, bottom: float, x0: int, x1: int) -> tuple[int, ...]:
+def _column_bounds(search: _Search, line_ys: tuple[int, ...], top: float, bottom: float,
+                   extent: TableExtent) -> tuple[int, ...]:
     """Vertical rules present in this sub-row on most lines, plus the table's edges."""
+    vertical = search.masks.vertical
+    # The rows next to a horizontal rule (2 px at the reference) hold its junctions, not the dividers.
+    inset = search.px(2)
     height_total = 0
     profile = np.zeros(vertical.shape[1], dtype=np.int64)
     for upper, lower in zip(line_ys, line_ys[1:]):
-        y0 = upper + round(top * (lower - upper)) + 2
-        y1 = upper + round(bottom * (lower - upper)) - 2
+        y0 = upper + round(top * (lower - upper)) + inset
+        y1 = upper + round(bottom * (lower - upper)) - inset
         if y1 > y0:
             profile += np.count_nonzero(vertical[y0:y1], axis=0)
             height_total += y1 - y0
-    xs = np.flatnonzero(profile >= 0.6 * height_total)
-    inner = [int(round(np.mean(g))) for g in _consecutive_groups(xs, max_gap=3)]
-    edge_margin = 0.02 * (x1 - x0)
-    inner = [x for x in inner if x0 + edge_margin < x < x1 - edge_margin]
-    return (x0, *inner, x1)
+    xs = np.flatnonzero(profile >= search.settings.column_agreement * height_total)
+    # Columns a few pixels apart (3 at the reference) are one thick or wavering divider.
+    inner = [int(round(np.mean(g))) for g in _consecutive_groups(xs, max_gap=search.px(3))]
+    edge_margin = search.settings.column_edge_margin * extent.width
+    inner = [x for x in inner if extent.x0 + edge_margin < x < extent.x1 - edge_margin]
+    return (extent.x0, *inner, extent.x1)
 
 
-def _header_box(full: list[Rule], run: list[Rule], ink: np.ndarray, x0: int, x1: int) -> Box | None:
+def _header_box(search: _Search, full: list[Rule], run: list[Rule], extent: TableExtent) -> Box | None:
     """The band above the first line: bounded by a rule when there is one, else by the text it holds."""
     first = run[0].pos
     row_height = int(np.median(np.diff([r.pos for r in run])))
     above = [r.pos for r in full if first - 3 * row_height <= r.pos < first - row_height // 3]
     if above:
-        return Box(x0, max(above), x1, first)
+        return Box(extent.x0, max(above), extent.x1, first)
     band_top = max(0, first - 2 * row_height)
-    band = ink[band_top:first - 2, x0:x1]
-    rows = np.flatnonzero(np.count_nonzero(band, axis=1) > 0.01 * (x1 - x0))
+    # The first rule's own rows (2 px at the reference) are not header text.
+    band = search.masks.ink[band_top:first - search.px(2), extent.x0:extent.x1]
+    rows = np.flatnonzero(np.count_nonzero(band, axis=1) > search.settings.header_text_share * extent.width)
     if rows.size == 0:
         return None
-    return Box(x0, band_top + int(rows[0]) - 4, x1, first)
+    # A little paper above the header's text (4 px at the reference) keeps its ascenders in the box.
+    return Box(extent.x0, band_top + int(rows[0]) - search.px(4), extent.x1, first)
+
+
+def _rect(width: int, height: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (width, height))
 
 
 def _consecutive_groups(values: np.ndarray, *, max_gap: int) -> list[np.ndarray]:

@@ -1,4 +1,11 @@
-"""A page → its LineReadings: normalize, find the table, measure ink, read names, decide each line."""
+"""A page → its LineReadings. The chain, over one frozen PageContext:
+
+    normalize → layout (auto or form) → ink → read lines
+
+`layout.find_layout` turns the page upright and finds its table (or fits a form) and measures its scale; the
+ink stage (`ink.find_ink`) separates handwriting and gives each stroke to a cell; `lines.read_lines` decides
+each line. Errors (SheetError) become a PageResult with a status here, never in the stages.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +15,44 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from scanner import ingest
+from scanner.context import PageContext
 from scanner.debug import DebugWriter
 from scanner.errors import PageTimedOut, SetupError, SheetError
 from scanner.fields import FieldReader, Recognizer, TesseractFieldReader, field_reader
-from scanner.grid import Grid, Masks, find_table, number_column_side, ruling_masks
-from scanner.ink import (InkThresholds, Strokes, cell_pixels, find_strike, group_strokes, grow_into_pale, measure,
-                         writing_masks)
-from scanner.normalize import Settings as NormalizeSettings
-from scanner.normalize import half_turn, level, needs_half_turn, normalize
-from scanner.ocr import OcrEngine, TextKind, default_engine
-from scanner.roles import build_layout
+from scanner.grid import Grid, Masks
+from scanner.ink import find_ink
+from scanner.layout import PageLayout, find_layout, upright_table
+from scanner.lines import decide_status, read_lines, review_reasons
+from scanner.ocr import OcrEngine, default_engine
+from scanner.settings import ReadSettings
 from scanner.types import (
-    TEXT_ROLES, Box, InkMeasure, LineCrops, LineReading, LineStatus, Page, PageRef, PageResult, PageStatus, Presence,
-    ReviewReason, Role, SheetLayout, TextRead, UprightPage,
+    TEXT_ROLES,
+    Box,
+    LineCrops,
+    LineReading,
+    Page,
+    PageRef,
+    PageResult,
+    PageStatus,
+    Role,
+    SheetLayout,
+    UprightPage,
 )
 
+# Callers import these from here: the entry points keep their home while the stages live in their own modules.
+__all__ = ["ReadSettings", "decide_status", "line_crops", "read_file_page", "read_page", "reader_for",
+           "review_reasons"]
+
 log = logging.getLogger(__name__)
-
-_KIND_OF_ROLE = {Role.ADDRESS: TextKind.ADDRESS, Role.ZIP: TextKind.ZIP, Role.DATE: TextKind.DATE,
-                 Role.EMAIL: TextKind.EMAIL, Role.WARD: TextKind.ADDRESS}
+_DEFAULT_SETTINGS = ReadSettings()
 
 
-@dataclass(frozen=True)
-class ReadSettings:
-    """Everything that tunes reading; one object instead of long parameter lists."""
-
-    ink: InkThresholds = field(default_factory=InkThresholds)
-    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
-    keep_crops: bool = False  # PNG crops per line, for the workspace and the review app
-    page_timeout_s: float = 0.0  # 0 = no limit; otherwise a page that takes longer becomes TIMED_OUT
-    recognizer: Recognizer = Recognizer.PP_OCR  # what reads handwriting; printed text is always Tesseract's
-    accept_name_confidence: float | None = None  # None: the recognizer's calibrated threshold (>= 99% precise)
-
-
-def read_file_page(ref: PageRef, *, settings: ReadSettings = ReadSettings(), form=None,
+def read_file_page(ref: PageRef, *, settings: ReadSettings = _DEFAULT_SETTINGS, form=None,
                    debug_dir: str | None = None, engine: OcrEngine | None = None) -> PageResult:
     """Load and read one page; every failure becomes a PageResult with a status and a message.
 
@@ -107,140 +112,27 @@ def reader_for(settings: ReadSettings, engine: OcrEngine) -> FieldReader:
 def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWriter, engine: OcrEngine,
               reader: FieldReader) -> PageResult:
     """The reading of one decoded page (raises SheetError subclasses for pages that have no table)."""
-    if form is not None:
-        upright = normalize(page, settings=settings.normalize)
-        masks = ruling_masks(upright.gray)
-        layout = form.fit(upright.gray.shape, masks)
-    else:
-        upright, masks, grid = _upright_with_grid(page, settings)
-        layout = build_layout(upright.gray, masks, grid, engine)
-    gray = upright.gray
-    ink = masks.ink
-    found = writing_masks(ink, masks, layout)
-    strokes = group_strokes(found.writing, layout, pale=found.pale)
-    readings = tuple(_read_line(i, gray, found.writing, strokes, layout, settings, reader)
-                     for i in range(len(layout.lines)))
-    debug.overlays(gray, layout, readings)
+    found = find_layout(page, settings=settings, form=form, engine=engine, debug=debug)
+    context = PageContext(found.upright.gray, found.masks, found.layout, found.scale, settings, reader, debug)
+    debug.layout(context.gray, context.layout)
+    ink = find_ink(context)
+    readings = read_lines(context, ink)
+    debug.verdicts(context.gray, context.layout, readings)
+    return _page_result(found, context, readings)
+
+
+def _page_result(found: PageLayout, context: PageContext, readings: tuple[LineReading, ...]) -> PageResult:
+    page, layout = found.upright.page, context.layout
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
-    crops = line_crops(gray, layout) if settings.keep_crops else ()
+    crops = line_crops(context.gray, layout) if context.settings.keep_crops else ()
     return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
-                      orientation=upright.quarter_turns * 90, skew_deg=upright.skew_deg, crops=crops)
+                      orientation=found.upright.quarter_turns * 90, skew_deg=found.upright.skew_deg, crops=crops)
 
 
 def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage, Masks, Grid]:
-    """Level the page, find its table, and turn it right way up by where the line numbers are."""
-    upright = level(page, settings=settings.normalize)
-    masks, grid = find_table(upright.gray)
-    side = number_column_side(grid)
-    flip = side == "right" if side else (settings.normalize.use_osd and needs_half_turn(upright.gray))
-    if not flip:
-        return upright, masks, grid
-    upright = half_turn(upright)
-    masks, grid = find_table(upright.gray)
-    return upright, masks, grid
-
-
-def _read_line(index: int, gray, writing, strokes: Strokes, layout: SheetLayout, settings: ReadSettings,
-               reader: FieldReader) -> LineReading:
-    line = layout.lines[index]
-    name_index = _field_index(layout, Role.NAME)
-    signature_index = _field_index(layout, Role.SIGNATURE)
-    name_ink = _measure(strokes, layout, index, name_index, settings)
-    signature = _measure(strokes, layout, index, signature_index, settings)
-    struck = find_strike(writing, layout, index)
-    name = TextRead("", 0.0)
-    if name_ink.presence is not Presence.ABSENT and not struck:
-        name = _read_text(gray, strokes, layout, index, name_index, TextKind.NAME, reader)
-    fields: dict[Role, TextRead] = {}
-    for role in TEXT_ROLES:
-        field_index = _field_index(layout, role)
-        if field_index is not None:
-            fields[role] = _read_text(gray, strokes, layout, index, field_index, _KIND_OF_ROLE[role], reader)
-    status = decide_status(name_ink.presence, signature.presence, struck)
-    accept_at = settings.accept_name_confidence if settings.accept_name_confidence is not None else reader.accept_name_at
-    reasons = review_reasons(status, name_ink.presence, signature.presence, name, accept_at)
-    if layout.guessed_roles:
-        reasons += (ReviewReason.LAYOUT_GUESSED,)
-    return LineReading(line.number, status, name, fields, signature, name_ink, struck, bool(reasons), reasons)
-
-
-def decide_status(name: Presence, signature: Presence, struck: bool) -> LineStatus:
-    """The line's status from the two ink verdicts; anything marginal stays uncertain."""
-    if struck:
-        return LineStatus.STRUCK
-    if Presence.MARGINAL in (name, signature):
-        return LineStatus.UNCERTAIN
-    match (name is Presence.PRESENT, signature is Presence.PRESENT):
-        case (True, True):
-            return LineStatus.SIGNED
-        case (True, False):
-            return LineStatus.NAME_ONLY
-        case (False, True):
-            return LineStatus.SIGNATURE_ONLY
-        case _:
-            return LineStatus.BLANK
-
-
-def review_reasons(status: LineStatus, name: Presence, signature: Presence, read: TextRead,
-                   accept_at: float) -> tuple[ReviewReason, ...]:
-    """Why a volunteer should look at this line (empty: the machine's verdict stands)."""
-    reasons: list[ReviewReason] = []
-    if signature is Presence.MARGINAL:
-        reasons.append(ReviewReason.MARGINAL_SIGNATURE)
-    if name is Presence.MARGINAL:
-        reasons.append(ReviewReason.MARGINAL_NAME)
-    match status:
-        case LineStatus.STRUCK:
-            reasons.append(ReviewReason.STRUCK)
-        case LineStatus.NAME_ONLY:
-            reasons.append(ReviewReason.NAME_WITHOUT_SIGNATURE)
-        case LineStatus.SIGNATURE_ONLY:
-            reasons.append(ReviewReason.SIGNATURE_WITHOUT_NAME)
-        case LineStatus.SIGNED | LineStatus.UNCERTAIN | LineStatus.BLANK:
-            pass
-    if status in (LineStatus.SIGNED, LineStatus.NAME_ONLY, LineStatus.UNCERTAIN) and name is not Presence.ABSENT:
-        if read.confidence < accept_at:
-            reasons.append(ReviewReason.LOW_NAME_CONFIDENCE)
-    return tuple(reasons)
-
-
-def _field_index(layout: SheetLayout, role: Role) -> int | None:
-    return next((i for i, f in enumerate(layout.fields) if f.role is role), None)
-
-
-def _measure(strokes: Strokes, layout: SheetLayout, line_index: int, field_index: int | None,
-             settings: ReadSettings) -> InkMeasure:
-    if field_index is None:
-        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
-    cell_index = line_index * len(layout.fields) + field_index
-    box = layout.cell(layout.lines[line_index], layout.fields[field_index])
-    return measure(strokes, cell_index, box, settings.ink)
-
-
-def _read_text(gray, strokes: Strokes, layout: SheetLayout, line_index: int, field_index: int | None,
-               kind: TextKind, reader: FieldReader) -> TextRead:
-    if field_index is None:
-        return TextRead("", 0.0)
-    cell_index = line_index * len(layout.fields) + field_index
-    # Small marks stay in the crop: accents and i-dots are letters' parts (specks far from the writing are
-    # dropped later, with the crop's main line of writing).
-    found = cell_pixels(strokes, cell_index, min_size=0.02 * strokes.row_height)
-    if found is None:
-        return TextRead("", 0.0)
-    mask, box = found
-    if strokes.pale is not None:
-        # Pale pixels within a stroke's length of the writing: about an eighth of a line (measured scale).
-        mask, box = grow_into_pale(mask, box, strokes.pale, steps=max(2, round(strokes.row_height / 8)))
-    return reader.read(_clean_crop(gray, mask, box), kind)
-
-
-def _clean_crop(gray: np.ndarray, mask: np.ndarray, box) -> np.ndarray:
-    """The cell's gray pixels where its own strokes are, white everywhere else (no ruling, labels or neighbours)."""
-    window = gray[box.y0 : box.y1, box.x0 : box.x1]
-    keep = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    crop = np.full_like(window, 255)
-    crop[keep] = window[keep]
-    return crop
+    """Kept for bench/bench_read.py (not this package's file): new code calls layout.upright_table."""
+    found = upright_table(page, settings=settings)
+    return found.upright, found.table.masks, found.table.grid
 
 
 def _with_seconds(result: PageResult, seconds: float) -> PageResult:

@@ -12,7 +12,11 @@ import numpy as np
 
 from scanner.grid import Grid, Masks
 from scanner.ocr import OcrEngine, TextKind
+from scanner.scale import WORK_UNIT, area_px, odd_px, px
+from scanner.settings import LayoutSettings
 from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
+
+_DEFAULT = LayoutSettings()
 
 # Checked in order: "PRINTED NAME OF SIGNER" is a name, "SIGNATURE OF PETITIONER" a signature.
 _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
@@ -29,69 +33,109 @@ _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
 )
 
 
-def role_from_text(text: str) -> Role | None:
+def role_from_text(text: str, *, similarity: float = _DEFAULT.keyword_similarity) -> Role | None:
     """The role a header or label names, tolerating OCR's small misreadings."""
     words = re.findall(r"[A-Z#@-]+", text.upper())
     # OCR splits printed words ("EM AIL", "SIGN ATURE"): try each neighbouring pair joined as well.
     words += [a + b for a, b in zip(words, words[1:])]
     for role, keywords in _KEYWORDS:
         for keyword in keywords:
-            if any(_similar(word, keyword) for word in words):
+            if any(_similar(word, keyword, similarity) for word in words):
                 return role
     return None
 
 
-def _similar(word: str, keyword: str) -> bool:
+def _similar(word: str, keyword: str, similarity: float) -> bool:
     if len(keyword) <= 4:
         return word == keyword
-    return word == keyword or difflib.SequenceMatcher(None, word, keyword).ratio() >= 0.8
+    return word == keyword or difflib.SequenceMatcher(None, word, keyword).ratio() >= similarity
 
 
-def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine) -> SheetLayout:
+@dataclass(frozen=True)
+class Slot:
+    """A field's place in every line before its role is known: its sub-row, x range and share of the line."""
+
+    slot: int  # sub-row, 0 = top
+    x0: int
+    x1: int
+    top: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class _Naming:
+    """What naming roles works from: the upright page, its ruling, Tesseract, the thresholds, the pixel unit."""
+
+    gray: np.ndarray
+    masks: Masks
+    engine: OcrEngine
+    settings: LayoutSettings
+    unit: float
+
+    def role(self, text: str) -> Role | None:
+        return role_from_text(text, similarity=self.settings.keyword_similarity)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """The header row: its box, the roles its words give columns (by x range), the line rules below it."""
+
+    box: Box | None
+    roles: dict[tuple[int, int], Role]
+    line_rules: tuple[int, ...]
+
+
+def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine, *,
+                 settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> SheetLayout:
     """Roles from labels printed in every line when there are any (they name their own cells), else from
     the header row; what neither names is guessed by position and flagged."""
-    rules = list(grid.line_rules)
-    cells = _field_boxes(grid)
-    lines = _lines(rules)
-    labels = {cell: _label_text(gray, masks, lines, *cell[1:], engine) for cell in cells}
-    label_roles = {cell: role_from_text(text) for cell, text in labels.items()}
-    header = grid.header
-    header_roles: dict[tuple[int, int], Role] = {}
-    if not any(role in (Role.NAME, Role.SIGNATURE) for role in label_roles.values()):
-        header_roles = _header_roles(gray, masks, grid, header, engine) if header else {}
-        if not header_roles and _first_line_is_header(gray, masks, grid, engine):
-            header = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
-            header_roles = _header_roles(gray, masks, grid, header, engine)
-            rules = rules[1:]
-            lines = _lines(rules)
+    naming = _Naming(gray, masks, engine, settings, unit)
+    slots = _slots(grid)
+    every_line = _lines(grid.line_rules)
+    labels = {slot: _label_text(naming, every_line, slot) for slot in slots}
+    label_roles = {slot: naming.role(text) for slot, text in labels.items()}
+    header = _header(naming, grid, label_roles)
     fields = []
-    for cell in cells:
-        slot, x0, x1, top, bottom = cell
-        role = label_roles[cell] or (header_roles.get((x0, x1)) if slot == 0 else None)
-        fields.append(FieldSpec(role or Role.OTHER, x0, x1, top, bottom, labels[cell]))
-    fields, guessed = _fill_missing_roles(fields, grid.table.width)
-    table = Box(grid.table.x0, header.y0 if header else rules[0], grid.table.x1, rules[-1])
-    return SheetLayout(table, lines, tuple(fields), header, grid.ruling_px, "detected", guessed)
+    for slot in slots:
+        role = label_roles[slot] or (header.roles.get((slot.x0, slot.x1)) if slot.slot == 0 else None)
+        fields.append(FieldSpec(role or Role.OTHER, slot.x0, slot.x1, slot.top, slot.bottom, labels[slot]))
+    fields, guessed = _fill_missing_roles(naming, fields, grid.table.width)
+    rules = header.line_rules
+    table = Box(grid.table.x0, header.box.y0 if header.box else rules[0], grid.table.x1, rules[-1])
+    return SheetLayout(table, _lines(rules), tuple(fields), header.box, grid.ruling_px, "detected", guessed)
 
 
-def _lines(rules: list[int]) -> tuple[LineBox, ...]:
+def _lines(rules: tuple[int, ...]) -> tuple[LineBox, ...]:
     return tuple(LineBox(i + 1, upper, lower) for i, (upper, lower) in enumerate(zip(rules, rules[1:])))
 
 
-def _field_boxes(grid: Grid) -> list[tuple[int, int, int, float, float]]:
-    cells = []
+def _slots(grid: Grid) -> list[Slot]:
+    slots = []
     for slot, columns in enumerate(grid.slot_columns):
         top, bottom = grid.slot_bounds[slot], grid.slot_bounds[slot + 1]
         for x0, x1 in zip(columns, columns[1:]):
-            cells.append((slot, x0, x1, top, bottom))
-    return cells
+            slots.append(Slot(slot, x0, x1, top, bottom))
+    return slots
 
 
-def _header_roles(gray, masks, grid: Grid, header: Box, engine: OcrEngine) -> dict[tuple[int, int], Role]:
+def _header(naming: _Naming, grid: Grid, label_roles: dict[Slot, Role | None]) -> _Header:
+    """The grid's header row when labels in the lines do not name name and signature; failing that, the
+    table's first line when it reads as a header (it is then no line of the table)."""
+    rules = tuple(grid.line_rules)
+    if any(role in (Role.NAME, Role.SIGNATURE) for role in label_roles.values()):
+        return _Header(grid.header, {}, rules)
+    roles = _header_roles(naming, grid, grid.header) if grid.header else {}
+    if roles or not _first_line_is_header(naming, grid):
+        return _Header(grid.header, roles, rules)
+    box = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
+    return _Header(box, _header_roles(naming, grid, box), rules[1:])
+
+
+def _header_roles(naming: _Naming, grid: Grid, header: Box) -> dict[tuple[int, int], Role]:
     """Each column's role from its header text; a role claimed by two columns is not trusted for either."""
     roles: dict[tuple[int, int], Role] = {}
     for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:]):
-        role = role_from_text(_read_label(gray, masks, Box(x0, header.y0, x1, header.y1), engine))
+        role = naming.role(_read_label(naming, Box(x0, header.y0, x1, header.y1)))
         if role is not None:
             roles[(x0, x1)] = role
     claimed = Counter(roles.values())
@@ -99,60 +143,65 @@ def _header_roles(gray, masks, grid: Grid, header: Box, engine: OcrEngine) -> di
     return roles if any(r in (Role.NAME, Role.SIGNATURE) for r in roles.values()) else {}
 
 
-def _first_line_is_header(gray, masks, grid: Grid, engine: OcrEngine) -> bool:
+def _first_line_is_header(naming: _Naming, grid: Grid) -> bool:
     """The evenly spaced run can include a header row of the same height; a header's words do not repeat below."""
     rules = grid.line_rules
     if len(rules) < 4:
         return False
-    first = [role_from_text(_read_label(gray, masks, Box(x0, rules[0], x1, rules[1]), engine))
+    first = [naming.role(_read_label(naming, Box(x0, rules[0], x1, rules[1])))
              for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:])]
     if not any(r in (Role.NAME, Role.SIGNATURE) for r in first):
         return False
-    second = [role_from_text(_read_label(gray, masks, Box(x0, rules[1], x1, rules[2]), engine))
+    second = [naming.role(_read_label(naming, Box(x0, rules[1], x1, rules[2])))
               for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:])]
     return not any(r in (Role.NAME, Role.SIGNATURE) for r in second)
 
 
-def _label_text(gray, masks, lines, x0, x1, top, bottom, engine: OcrEngine) -> str:
+def _label_text(naming: _Naming, lines: tuple[LineBox, ...], slot: Slot) -> str:
     """OCR of what is printed in every line of this field. Only pixels inked in nearly every line are kept
     (handwriting never repeats); there the median grey of all lines is the label, anti-aliasing and all."""
-    if len(lines) < 3:
+    if len(lines) < naming.settings.min_label_lines:
         return ""
-    height = min(round((ln.y1 - ln.y0) * (bottom - top)) for ln in lines)
+    height = min(round((ln.y1 - ln.y0) * (slot.bottom - slot.top)) for ln in lines)
     inked, greys = [], []
     for line in lines:
-        y0 = line.y0 + round(top * (line.y1 - line.y0))
-        box = Box(x0, y0, x1, y0 + height)
-        inked.append(_clean(masks.faint, masks, box, paper=0) > 0)
-        greys.append(gray[box.y0 : box.y1, box.x0 : box.x1])
-    printed = np.mean(np.stack(inked), axis=0) >= 0.85
-    if printed.sum() < 20 or not _word_shaped(printed):
+        y0 = line.y0 + round(slot.top * (line.y1 - line.y0))
+        box = Box(slot.x0, y0, slot.x1, y0 + height)
+        inked.append(_clean(naming.masks.faint, naming.masks, box, paper=0, unit=naming.unit) > 0)
+        greys.append(naming.gray[box.y0 : box.y1, box.x0 : box.x1])
+    printed = np.mean(np.stack(inked), axis=0) >= naming.settings.label_share
+    # Fewer pixels than a small word's (20 at the reference) are a dot or a speck of the ruling.
+    if printed.sum() < area_px(20, naming.unit) or not _word_shaped(printed, naming.settings):
         return ""
-    keep = cv2.dilate(printed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # The label's anti-aliased edge (a pixel at the reference) belongs to it.
+    keep = cv2.dilate(printed.astype(np.uint8), np.ones((odd_px(2, naming.unit),) * 2, np.uint8)) > 0
     template = np.where(keep, np.median(np.stack(greys), axis=0), 255).astype(np.uint8)
-    return _ocr_label(template, engine, min_confidence=0.0)
+    return _ocr_label(naming, template, min_confidence=0.0)
 
 
-def _word_shaped(printed: np.ndarray) -> bool:
+def _word_shaped(printed: np.ndarray, settings: LayoutSettings) -> bool:
     """A label is a word or more, wider than tall; a lone repeated dot (after printed line numbers) is not."""
     ys, xs = np.nonzero(printed)
-    return (xs.max() - xs.min() + 1) >= 2.5 * (ys.max() - ys.min() + 1)
+    return (xs.max() - xs.min() + 1) >= settings.label_aspect * (ys.max() - ys.min() + 1)
 
 
-def _read_label(gray, masks, box: Box, engine: OcrEngine) -> str:
-    return _ocr_label(_clean(gray, masks, box), engine)
+def _read_label(naming: _Naming, box: Box) -> str:
+    return _ocr_label(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit),
+                      min_confidence=naming.settings.label_confidence)
 
 
-def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255) -> np.ndarray:
+def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255, unit: float = WORK_UNIT) -> np.ndarray:
     """The box's pixels with its own border rules set to paper; inside, bold small print can look like a rule."""
     crop = image[box.y0 : box.y1, box.x0 : box.x1].copy()
     if crop.size == 0:  # a header box squeezed to nothing at the page edge: nothing to read
         return np.full((1, 1), paper, dtype=image.dtype)
     ruling = cv2.bitwise_or(masks.horizontal[box.y0 : box.y1, box.x0 : box.x1],
                             masks.vertical[box.y0 : box.y1, box.x0 : box.x1])
-    reach = max(4, min(crop.shape) // 8)
+    # Border rules lie within an eighth of the box of its edges (at least 4 px at the reference).
+    reach = max(px(4, unit), min(crop.shape) // 8)
     ruling[reach:-reach, reach:-reach] = 0
-    crop[cv2.dilate(ruling, np.ones((3, 3), np.uint8)) > 0] = paper
+    # A rule's anti-aliased edge (a pixel at the reference) goes with it.
+    crop[cv2.dilate(ruling, np.ones((odd_px(2, unit),) * 2, np.uint8)) > 0] = paper
     return crop
 
 
@@ -163,54 +212,82 @@ class _LabelTry:
     binarize: bool
 
 
-# Cheapest first; blurred small print (a phone photo) reads only as a single word, large and grey.
+# Cheapest first; blurred small print (a phone photo) reads only as a single word, large and grey. Cap heights
+# and the border are in the pixels Tesseract is given (each try rescales the crop), not the page's.
 _LABEL_TRIES = (_LabelTry(TextKind.LABEL, 30, True), _LabelTry(TextKind.LABEL, 40, True),
                 _LabelTry(TextKind.LABEL_WORD, 30, True), _LabelTry(TextKind.LABEL, 22, True),
                 _LabelTry(TextKind.LABEL_WORD, 48, False), _LabelTry(TextKind.LABEL, 48, False))
+_TESSERACT_BORDER = 16
 
 
-def _ocr_label(crop: np.ndarray, engine: OcrEngine, *, min_confidence: float = 60.0) -> str:
+def _ocr_label(naming: _Naming, crop: np.ndarray, *, min_confidence: float) -> str:
     """Printed label text. Tesseract is fickle on small, blurred print, so a few scales are tried until
     one reads a known keyword. Several tries invite a lucky misreading of noise, so a read must also be
     confident (less is asked of a template that only holds what is printed in every line)."""
-    if crop.size == 0:
+    found = _print_of(naming, crop)
+    if found is None:
         return ""
-    flat = _flatten(crop)
-    _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
-    heights = [s[cv2.CC_STAT_HEIGHT] for s in stats[1:] if s[cv2.CC_STAT_AREA] >= 10]
-    if not heights or flat.min() > 200 or np.count_nonzero(ink) < 0.002 * ink.size:
-        return ""
-    ys, xs = np.nonzero(ink)
-    trimmed = flat[max(0, ys.min() - 3) : ys.max() + 4, max(0, xs.min() - 3) : xs.max() + 4]
     text = ""
+    border = _TESSERACT_BORDER
     for attempt in _LABEL_TRIES:
-        factor = attempt.cap_height / float(np.median(heights))
-        scaled = cv2.resize(trimmed, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        factor = attempt.cap_height / float(np.median(found.heights))
+        scaled = cv2.resize(found.image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
         if attempt.binarize:
             _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        result = engine.read_line(cv2.copyMakeBorder(scaled, 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255), kind=attempt.kind)
+        framed = cv2.copyMakeBorder(scaled, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+        result = naming.engine.read_line(framed, kind=attempt.kind)
         if result.mean_confidence < min_confidence:
             continue
-        if role_from_text(result.text) is not None:
+        if naming.role(result.text) is not None:
             return result.text
         text = text or result.text
     return text
 
 
-def _flatten(crop: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Print:
+    """A crop flattened and trimmed to its print, and the heights of its letters."""
+
+    image: np.ndarray
+    heights: list[int]
+
+
+def _print_of(naming: _Naming, crop: np.ndarray) -> _Print | None:
+    """The crop's print, or None when it holds none (paper, a speck)."""
+    if crop.size == 0:
+        return None
+    flat = _flatten(crop, naming.unit)
+    _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink)
+    # Letters, not specks: components of 10 px or more (at the reference).
+    heights = [s[cv2.CC_STAT_HEIGHT] for s in stats[1:] if s[cv2.CC_STAT_AREA] >= area_px(10, naming.unit)]
+    settings = naming.settings
+    too_pale = flat.min() > settings.label_max_grey
+    if not heights or too_pale or np.count_nonzero(ink) < settings.label_min_ink * ink.size:
+        return None
+    ys, xs = np.nonzero(ink)
+    # A little paper around the print (3 px at the reference) keeps Tesseract off its edges.
+    margin = px(3, naming.unit)
+    trimmed = flat[max(0, ys.min() - margin) : ys.max() + margin + 1, max(0, xs.min() - margin) : xs.max() + margin + 1]
+    return _Print(trimmed, heights)
+
+
+def _flatten(crop: np.ndarray, unit: float = WORK_UNIT) -> np.ndarray:
     """Divide by the paper's brightness so grey, shadowed or blurred print becomes dark on white."""
-    size = max(15, (min(crop.shape) // 3) | 1)
+    # Wider than any printed stroke: a third of the crop, at least 15 px at the reference.
+    size = max(odd_px(15, unit), (min(crop.shape) // 3) | 1)
     paper = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     return np.clip(crop.astype(np.float32) / np.maximum(paper, 1) * 255.0, 0, 255).astype(np.uint8)
 
 
-def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> tuple[list[FieldSpec], tuple[Role, ...]]:
+def _fill_missing_roles(naming: _Naming, fields: list[FieldSpec],
+                        table_width: int) -> tuple[list[FieldSpec], tuple[Role, ...]]:
     """Without words to go by: a narrow first column numbers the lines; name and signature sit beside or
     under each other. Returns the fields and the roles that were guessed (their lines go to review)."""
     result = list(fields)
     first = min(range(len(result)), key=lambda i: result[i].x0)
-    if result[first].role is Role.OTHER and (result[first].x1 - result[first].x0) < 0.12 * table_width:
+    narrow = naming.settings.number_column_share * table_width
+    if result[first].role is Role.OTHER and (result[first].x1 - result[first].x0) < narrow:
         result[first] = _with_role(result[first], Role.LINE_NUMBER)
     guessed: list[Role] = []
     for wanted, partner in ((Role.NAME, Role.SIGNATURE), (Role.SIGNATURE, Role.NAME)):
@@ -220,20 +297,22 @@ def _fill_missing_roles(fields: list[FieldSpec], table_width: int) -> tuple[list
         if not spare:
             continue
         anchor = next((f for f in result if f.role is partner), None)
-        spare.sort(key=lambda i: _guess_rank(result[i], anchor, wanted))
+        spare.sort(key=lambda i: _guess_rank(naming, result[i], anchor, wanted))
         result[spare[0]] = _with_role(result[spare[0]], wanted)
         guessed.append(wanted)
     return result, tuple(guessed)
 
 
-def _guess_rank(spec: FieldSpec, anchor: FieldSpec | None, wanted: Role) -> tuple[float, ...]:
+def _guess_rank(naming: _Naming, spec: FieldSpec, anchor: FieldSpec | None, wanted: Role) -> tuple[float, ...]:
     """Prefer the cell under/over the partner (stacked sub-cells), then the next column over, then the widest."""
     width = -(spec.x1 - spec.x0)
     if anchor is None:
         return (spec.top, spec.x0, width)
-    stacked = 0 if (abs(spec.x0 - anchor.x0) < 0.02 * (anchor.x1 - anchor.x0 + 1) and spec.top != anchor.top) else 1
+    slack = naming.settings.stacked_slack
+    stacked = 0 if (abs(spec.x0 - anchor.x0) < slack * (anchor.x1 - anchor.x0 + 1) and spec.top != anchor.top) else 1
     beside = spec.x0 - anchor.x1 if wanted is Role.SIGNATURE else anchor.x0 - spec.x1
-    return (stacked, 0 if 0 <= beside < 20 and spec.top == anchor.top else 1, width)
+    # Next over: no more than a divider's width apart (20 px at the reference).
+    return (stacked, 0 if 0 <= beside < px(20, naming.unit) and spec.top == anchor.top else 1, width)
 
 
 def _with_role(spec: FieldSpec, role: Role) -> FieldSpec:

@@ -130,6 +130,14 @@ class LineBox:
     y1: int
 
 
+@dataclass(frozen=True, order=True)
+class CellRef:
+    """One cell of the table: a line and a field, as indexes into SheetLayout.lines and SheetLayout.fields."""
+
+    line: int
+    field: int
+
+
 @dataclass(frozen=True)
 class SheetLayout:
     """The table of one upright page: its lines, its fields and where it came from."""
@@ -148,6 +156,18 @@ class SheetLayout:
 
     def field(self, role: Role) -> FieldSpec | None:
         return next((f for f in self.fields if f.role is role), None)
+
+    def cell_refs(self) -> tuple[CellRef, ...]:
+        """Every cell, line by line and field by field within a line."""
+        return tuple(CellRef(line, field) for line in range(len(self.lines)) for field in range(len(self.fields)))
+
+    def cell_ref(self, line: int, role: Role) -> CellRef | None:
+        """The cell of the first field with this role on a line (by index); None when no field has the role."""
+        field = next((i for i, f in enumerate(self.fields) if f.role is role), None)
+        return None if field is None else CellRef(line, field)
+
+    def box(self, ref: CellRef) -> Box:
+        return self.cell(self.lines[ref.line], self.fields[ref.field])
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ def test_rendered_sheet_statuses_match_truth(sheets):
 def _strokes_in_cell(letter_height: int, row_height: int) -> tuple:
     """One line split into two sub-rows; the top sub-row holds spaced capitals of the given height."""
     from scanner.ink import Strokes
+    from scanner.types import CellRef
 
     labels = np.zeros((row_height, 400), np.int32)
     stats = [[0, 0, 0, 0, 0]]
@@ -88,18 +89,18 @@ def _strokes_in_cell(letter_height: int, row_height: int) -> tuple:
         labels[10 : 10 + letter_height, x : x + 14] = i
         stats.append([x, 10, 14, letter_height, 14 * letter_height])
     cell_of = np.array([-1] + [0] * (len(stats) - 1))
-    return Strokes(labels, np.array(stats, np.int32), cell_of, ((0, 0),), row_height)
+    return Strokes(labels, np.array(stats, np.int32), cell_of, (CellRef(0, 0),), row_height)
 
 
 def test_spaced_capitals_in_a_sub_row_are_writing_not_stray_marks():
     from scanner.ink import InkThresholds, measure
-    from scanner.types import Box, Presence
+    from scanner.types import Box, CellRef, Presence
 
     row_height = 200
     sub_row = Box(0, 0, 400, row_height // 2)
     # Letters a sixth of the line tall: below the stray-mark size of a whole line, well above a sub-row's.
     strokes = _strokes_in_cell(row_height // 6, row_height)
-    assert measure(strokes, 0, sub_row, InkThresholds()).presence is Presence.PRESENT
+    assert measure(strokes, CellRef(0, 0), sub_row, InkThresholds()).presence is Presence.PRESENT
     # A dot-sized mark in the same sub-row is still a stray mark.
     specks = _strokes_in_cell(row_height // 25, row_height)
-    assert measure(specks, 0, sub_row, InkThresholds()).presence is Presence.ABSENT
+    assert measure(specks, CellRef(0, 0), sub_row, InkThresholds()).presence is Presence.ABSENT

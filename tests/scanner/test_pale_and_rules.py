@@ -8,6 +8,7 @@ import numpy as np
 from scanner.grid import Masks
 from scanner.ink import _ruling_of_layout, grow_into_pale, writing_masks
 from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
+from tests.scanner.fakes import context_for
 
 ROW = 60  # line height, px
 WIDTH = 900
@@ -34,10 +35,10 @@ def test_a_baseline_run_just_above_a_rule_is_writing_but_the_rule_is_ruling():
     foot_y = rule_y - 8
     ink[foot_y - 1 : foot_y + 2, 150:220] = 255
     horizontal[foot_y - 1 : foot_y + 2, 150:220] = 255
-    ruling = _ruling_of_layout(_masks(ink, horizontal), layout)
+    ruling = _ruling_of_layout(context_for(_masks(ink, horizontal), layout))
     assert ruling[rule_y, 60:840].all()
     assert not ruling[foot_y, 150:220].any()
-    writing = writing_masks(ink, _masks(ink, horizontal), layout).writing
+    writing = writing_masks(context_for(_masks(ink, horizontal), layout)).writing
     assert writing[foot_y, 150:220].all()
     assert not writing[rule_y, 300:840].any()
 
@@ -47,7 +48,7 @@ def test_a_long_bowed_rule_off_its_fitted_row_is_still_ruling():
     ink = np.zeros((500, WIDTH), np.uint8)
     rule_y = layout.lines[1].y1 + 6  # a photographed rule a few pixels off where the layout put it
     ink[rule_y - 1 : rule_y + 2, 50:850] = 255
-    ruling = _ruling_of_layout(_masks(ink, ink.copy()), layout)
+    ruling = _ruling_of_layout(context_for(_masks(ink, ink.copy()), layout))
     assert ruling[rule_y, 60:840].all()
 
 
@@ -61,9 +62,10 @@ def test_pale_strokes_grow_back_into_the_crop_but_not_across_the_paper():
     pale[20:80, 200:204] = 255  # a pale stroke of someone else, far away
     mask = np.zeros((60, 6), bool)
     mask[:, :] = True  # the stem, as the dark-ink mask saw it
-    grown, box = grow_into_pale(mask, Box(40, 20, 46, 80), pale, steps=40)
+    grown = grow_into_pale(mask, Box(40, 20, 46, 80), pale, steps=40)
+    box = grown.box
     page = np.zeros_like(pale, bool)
-    page[box.y0 : box.y1, box.x0 : box.x1] = grown
+    page[box.y0 : box.y1, box.x0 : box.x1] = grown.mask
     assert page[49, 46:80].all() and page[21, 46:80].all() and page[77, 46:80].all()
     assert not page[:, 150:].any()
     assert box == Box(40, 20, 80, 80)
@@ -73,5 +75,5 @@ def test_growth_stops_after_its_steps():
     pale = np.zeros((20, 200), np.uint8)
     pale[8:12, :] = 255  # a long pale line touching the writing (a faint rule the ruling mask missed)
     mask = np.ones((4, 4), bool)
-    grown, box = grow_into_pale(mask, Box(10, 8, 14, 12), pale, steps=5)
+    box = grow_into_pale(mask, Box(10, 8, 14, 12), pale, steps=5).box
     assert box.x1 <= 14 + 5 and box.x0 >= 10 - 5

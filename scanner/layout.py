@@ -1,0 +1,96 @@
+"""The normalize + layout stage, one function for reading and for `form detect`: a page turned upright, its
+table found (or a form fitted) and its roles named, and the page's scale measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scanner.debug import DebugWriter
+from scanner.errors import NoTableFound
+from scanner.form import Form
+from scanner.grid import (
+    Masks,
+    NumberSide,
+    Table,
+    find_table,
+    number_column_side,
+    rules_seen,
+    ruling_masks,
+)
+from scanner.normalize import half_turn, level, needs_half_turn, normalize
+from scanner.ocr import OcrEngine
+from scanner.roles import build_layout
+from scanner.scale import WORK_UNIT, Scale
+from scanner.settings import LayoutSettings, ReadSettings
+from scanner.types import Page, SheetLayout, UprightPage
+
+_NO_DEBUG = DebugWriter.off()
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """The layout stage's result: the upright page, the masks its table was found in, the table, the scale."""
+
+    upright: UprightPage
+    masks: Masks
+    layout: SheetLayout
+    scale: Scale
+
+
+@dataclass(frozen=True)
+class UprightTable:
+    """A leveled page turned right way up by its table, and the table found on it."""
+
+    upright: UprightPage
+    table: Table
+
+
+def find_layout(page: Page, *, settings: ReadSettings, engine: OcrEngine, form: Form | None = None,
+                debug: DebugWriter = _NO_DEBUG) -> PageLayout:
+    """The page upright with its layout: fitted from a form file when one is given, else detected (the table's
+    rules, roles from printed words read by `engine`). Raises NoTableFound for a page without a table."""
+    if form is not None:
+        return _fit_form(page, form, settings)
+    found = upright_table(page, settings=settings, debug=debug)
+    masks, grid = found.table.masks, found.table.grid
+    layout = build_layout(found.upright.gray, masks, grid, engine, settings=settings.layout, unit=WORK_UNIT)
+    return PageLayout(found.upright, masks, layout, Scale.of_layout(layout, unit=WORK_UNIT))
+
+
+def upright_table(page: Page, *, settings: ReadSettings, debug: DebugWriter = _NO_DEBUG) -> UprightTable:
+    """Level the page, find its table, and turn it right way up by where the line numbers are."""
+    upright = level(page, settings=settings.normalize)
+    table = _table(upright, settings.layout, debug)
+    if not _upside_down(table, upright, settings):
+        return UprightTable(upright, table)
+    upright = half_turn(upright)
+    return UprightTable(upright, _table(upright, settings.layout, debug))
+
+
+def _upside_down(table: Table, upright: UprightPage, settings: ReadSettings) -> bool:
+    """Petitions number their lines at the left; only when the table does not show it is Tesseract asked."""
+    match number_column_side(table.grid, settings=settings.layout):
+        case NumberSide.LEFT:
+            return False
+        case NumberSide.RIGHT:
+            return True
+        case NumberSide.UNCLEAR:
+            return settings.normalize.use_osd and needs_half_turn(upright.gray)
+
+
+def _table(upright: UprightPage, settings: LayoutSettings, debug: DebugWriter) -> Table:
+    """The page's table; for a page without one, the debug overlay shows the leveled page and the rules seen."""
+    try:
+        return find_table(upright.gray, settings=settings, unit=WORK_UNIT)
+    except NoTableFound:
+        if debug.enabled:
+            debug.no_table(upright.gray, rules_seen(upright.gray, settings=settings, unit=WORK_UNIT))
+        raise
+
+
+def _fit_form(page: Page, form: Form, settings: ReadSettings) -> PageLayout:
+    """A form file's layout snapped to the page's rules; up and down from Tesseract (there is no grid to ask)."""
+    upright = normalize(page, settings=settings.normalize)
+    masks = ruling_masks(upright.gray, settings=settings.layout, unit=WORK_UNIT)
+    layout = form.fit(upright.gray.shape, masks, settings=settings.layout, unit=WORK_UNIT)
+    return PageLayout(upright, masks, layout, Scale.of_layout(layout, unit=WORK_UNIT))
