@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.review.schema import REVIEW_MIGRATION
+from pipeline.store.migrations import REVIEW_MIGRATION
 from pipeline.store import Workspace, occurrence_id
 
 if TYPE_CHECKING:  # the duplicates cache imports dedupe (numpy, pandas) when first used, not at start
@@ -121,7 +121,8 @@ _OPEN_AT = f"""l.needs_review = 1 AND (
         AND a.id <= :a ORDER BY a.id DESC LIMIT 1) = 'undo')"""
 # Lines change only when a page is read (again). Its lines are replaced, and the last page's new rows can get the
 # old ids back, so the pages' read times are part of the stamp too. One aggregate per subquery: SQLite answers each
-# from an index (pages_by_read_at, in schema.py), where "count(*) || max(id)" in one would read the whole table.
+# from an index (pages_by_read_at, in store/migrations.py), where "count(*) || max(id)" in one would read the whole
+# table.
 _LINES_STAMP = ("(SELECT count(*) FROM lines) || ':' || (SELECT coalesce(max(id), 0) FROM lines) || '|' ||"
                 " (SELECT coalesce(max(read_at), '') FROM pages)")
 _REASONS = "(CASE l.review_reasons WHEN '' THEN 0 ELSE length(l.review_reasons) - length(replace(l.review_reasons, ';', '')) + 1 END)"

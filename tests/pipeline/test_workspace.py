@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.store as store_module
+import pipeline.store.workspace as store_module
 from pipeline.add import add_paths
 from pipeline.batch import ReadJob
 from pipeline.store import MIGRATIONS, Workspace, WorkspaceError

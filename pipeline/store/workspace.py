@@ -2,7 +2,7 @@
 
 Machine results (files, pages, lines) are rewritten when a page is read again with a newer pipeline;
 human decisions live in their own append-only table, keyed by (file hash, page, line) so they survive
-every re-read, and win on export. Schema changes are numbered migrations (PRAGMA user_version).
+every re-read, and win on export. Schema changes are numbered migrations (migrations.py, PRAGMA user_version).
 """
 
 from __future__ import annotations
@@ -17,60 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.review.schema import REVIEW_MIGRATION
+from pipeline.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from scanner import PIPELINE_VERSION
 from scanner.types import LineCrops, PageResult
 
 DATABASE = "workspace.sqlite"
 CROPS = "crops"
 
-# Each entry moves the schema from version N to N+1. Never edit one that has shipped: append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: files, pages, lines, and the append-only human decisions
-    """
-    CREATE TABLE files (
-        sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
-        page_count INTEGER NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
-        added_at TEXT NOT NULL);
-    CREATE TABLE file_names (sha256 TEXT NOT NULL REFERENCES files(sha256), name TEXT NOT NULL,
-        seen_at TEXT NOT NULL, PRIMARY KEY (sha256, name));
-    CREATE TABLE pages (
-        id INTEGER PRIMARY KEY, file_sha256 TEXT NOT NULL REFERENCES files(sha256), page_no INTEGER NOT NULL,
-        page_sha256 TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
-        pipeline_version TEXT NOT NULL, seconds REAL NOT NULL DEFAULT 0, orientation INTEGER NOT NULL DEFAULT 0,
-        skew_deg REAL NOT NULL DEFAULT 0, read_at TEXT NOT NULL, UNIQUE (file_sha256, page_no));
-    CREATE TABLE lines (
-        id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
-        line_no INTEGER NOT NULL, status TEXT NOT NULL, name TEXT NOT NULL, name_confidence REAL NOT NULL,
-        needs_review INTEGER NOT NULL, review_reasons TEXT NOT NULL, fields TEXT NOT NULL,
-        line_crop TEXT NOT NULL DEFAULT '', name_crop TEXT NOT NULL DEFAULT '',
-        signature_crop TEXT NOT NULL DEFAULT '', UNIQUE (page_id, line_no));
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, file_sha256 TEXT NOT NULL, page_no INTEGER NOT NULL,
-        line_no INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, previous TEXT NOT NULL,
-        decided_by TEXT NOT NULL, decided_at TEXT NOT NULL);
-    CREATE INDEX decisions_by_line ON decisions (file_sha256, page_no, line_no);
-    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    """,
-    # 2: human verdicts on possible duplicates (pairs of occurrences), append-only too
-    """
-    CREATE TABLE duplicate_decisions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, occurrence_a TEXT NOT NULL, occurrence_b TEXT NOT NULL,
-        same INTEGER NOT NULL, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL,
-        CHECK (occurrence_a < occurrence_b));
-    CREATE TRIGGER duplicate_decisions_no_update BEFORE UPDATE ON duplicate_decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    CREATE TRIGGER duplicate_decisions_no_delete BEFORE DELETE ON duplicate_decisions
-        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-    CREATE INDEX lines_to_review ON lines (needs_review);
-    """,
-    # 3: the review app's accounts, sessions, leases and action log (pipeline/review/queue.py)
-    REVIEW_MIGRATION,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 DECIDABLE_FIELDS = frozenset({"status", "name", "address", "zip", "date", "email", "ward", "reviewed"})
 
 

@@ -1,0 +1,100 @@
+"""Every schema change of the workspace, numbered: MIGRATIONS[N] moves a workspace from version N to N+1.
+
+The version is SQLite's PRAGMA user_version; Workspace.migrate applies what a workspace lacks, each migration in
+its own transaction. Never edit a migration that has shipped (workspaces out there ran its text): append one.
+"""
+
+from __future__ import annotations
+
+# 1: files, pages, lines, and the append-only human decisions
+_CORE = """
+CREATE TABLE files (
+    sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
+    page_count INTEGER NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
+    added_at TEXT NOT NULL);
+CREATE TABLE file_names (sha256 TEXT NOT NULL REFERENCES files(sha256), name TEXT NOT NULL,
+    seen_at TEXT NOT NULL, PRIMARY KEY (sha256, name));
+CREATE TABLE pages (
+    id INTEGER PRIMARY KEY, file_sha256 TEXT NOT NULL REFERENCES files(sha256), page_no INTEGER NOT NULL,
+    page_sha256 TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
+    pipeline_version TEXT NOT NULL, seconds REAL NOT NULL DEFAULT 0, orientation INTEGER NOT NULL DEFAULT 0,
+    skew_deg REAL NOT NULL DEFAULT 0, read_at TEXT NOT NULL, UNIQUE (file_sha256, page_no));
+CREATE TABLE lines (
+    id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+    line_no INTEGER NOT NULL, status TEXT NOT NULL, name TEXT NOT NULL, name_confidence REAL NOT NULL,
+    needs_review INTEGER NOT NULL, review_reasons TEXT NOT NULL, fields TEXT NOT NULL,
+    line_crop TEXT NOT NULL DEFAULT '', name_crop TEXT NOT NULL DEFAULT '',
+    signature_crop TEXT NOT NULL DEFAULT '', UNIQUE (page_id, line_no));
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, file_sha256 TEXT NOT NULL, page_no INTEGER NOT NULL,
+    line_no INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, previous TEXT NOT NULL,
+    decided_by TEXT NOT NULL, decided_at TEXT NOT NULL);
+CREATE INDEX decisions_by_line ON decisions (file_sha256, page_no, line_no);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+"""
+
+# 2: human verdicts on possible duplicates (pairs of occurrences), append-only too
+_DUPLICATES = """
+CREATE TABLE duplicate_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, occurrence_a TEXT NOT NULL, occurrence_b TEXT NOT NULL,
+    same INTEGER NOT NULL, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL,
+    CHECK (occurrence_a < occurrence_b));
+CREATE TRIGGER duplicate_decisions_no_update BEFORE UPDATE ON duplicate_decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER duplicate_decisions_no_delete BEFORE DELETE ON duplicate_decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE INDEX lines_to_review ON lines (needs_review);
+"""
+
+# 3: the review app's accounts, sessions, leases, action log and upload batches. IF NOT EXISTS throughout:
+# workspaces whose review tables an app start made before this was a migration migrate cleanly.
+# review_login_failures is no longer written (the throttle in review/auth.py replaced it); it stays so that no
+# workspace loses a table. This text grew after it shipped (failed logins, devices, pages_by_read_at): app starts
+# run it again (queue.ensure_review_schema) so that workspaces already at version 3 gain them.
+REVIEW_MIGRATION = """
+CREATE TABLE IF NOT EXISTS review_users (
+    name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer')),
+    disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS review_sessions (
+    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES review_users(name), csrf TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS review_login_failures (
+    user_name TEXT NOT NULL, ip TEXT NOT NULL, failures INTEGER NOT NULL, last_failed_at REAL NOT NULL,
+    PRIMARY KEY (user_name, ip));
+CREATE TABLE IF NOT EXISTS review_failed_logins (
+    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
+CREATE TABLE IF NOT EXISTS review_devices (
+    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS review_leases (
+    item TEXT PRIMARY KEY, holder TEXT NOT NULL, claimed_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_leases_by_holder ON review_leases (holder, expires_at);
+CREATE TABLE IF NOT EXISTS review_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, item TEXT NOT NULL, user_name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('decide', 'skip', 'undo', 'duplicate')), detail TEXT NOT NULL DEFAULT '',
+    decision_ids TEXT NOT NULL DEFAULT '[]', undoes INTEGER, at REAL NOT NULL, day TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_actions_by_item ON review_actions (item, id);
+CREATE INDEX IF NOT EXISTS review_actions_by_user ON review_actions (user_name, day, kind);
+CREATE TRIGGER IF NOT EXISTS review_actions_no_update BEFORE UPDATE ON review_actions
+    BEGIN SELECT RAISE(ABORT, 'review actions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS review_actions_no_delete BEFORE DELETE ON review_actions
+    BEGIN SELECT RAISE(ABORT, 'review actions are append-only'); END;
+CREATE TABLE IF NOT EXISTS review_batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created_by TEXT NOT NULL, created_at TEXT NOT NULL, state TEXT NOT NULL,
+    pages_done INTEGER NOT NULL DEFAULT 0, pages_total INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS review_batch_files (
+    batch_id INTEGER NOT NULL REFERENCES review_batches(id), name TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, PRIMARY KEY (batch_id, name));
+CREATE INDEX IF NOT EXISTS review_queue_order ON lines (needs_review, name_confidence);
+-- max(read_at) is part of the stamp that tells the review caches a page was read again (queue._LINES_STAMP)
+CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION)
+SCHEMA_VERSION = len(MIGRATIONS)
