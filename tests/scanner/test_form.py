@@ -44,6 +44,33 @@ def test_form_round_trips_through_toml(seed_form_text, tmp_path):
     assert to_toml(first) == seed_form_text
 
 
+@pytest.mark.parametrize("layout", ["seed", "stacked"])
+def test_an_upside_down_blank_sheet_gives_the_same_form(tmp_path, monkeypatch, layout):
+    """form detect turns a sheet right way up by its line-number column, as reading does (one shared stage):
+    Tesseract's orientation detector, which it used to ask, is not needed for a sheet with line numbers."""
+
+    def not_asked(*_args):
+        raise AssertionError("the orientation detector was asked")
+
+    monkeypatch.setattr("scanner.normalize.needs_half_turn", not_asked)
+    monkeypatch.setattr("scanner.layout.needs_half_turn", not_asked)
+    image = blank_form(layout)[0]
+    forms = []
+    for name, sheet in (("upright", image), ("turned", image.rotate(180))):
+        sheet.save(tmp_path / f"{name}.png", dpi=(DPI, DPI))
+        (tmp_path / f"{name}.toml").write_text(detect_form(tmp_path / f"{name}.png"), encoding="utf-8")
+        forms.append(load_form(tmp_path / f"{name}.toml"))
+    upright, turned = forms
+    assert [f.role for f in turned.fields] == [f.role for f in upright.fields]
+    assert len(turned.line_bounds) == len(upright.line_bounds)
+    # Turned, a 2-px rule's centre may round to the other pixel: within 2 px (0.001 of the page) everywhere.
+    assert turned.line_bounds == pytest.approx(upright.line_bounds, abs=0.001)
+    assert turned.table == pytest.approx(upright.table, abs=0.001)
+    for a, b in zip(turned.fields, upright.fields):
+        assert (a.x0, a.x1) == pytest.approx((b.x0, b.x1), abs=0.001)
+        assert (a.top, a.bottom) == pytest.approx((b.top, b.bottom), abs=0.01)  # a share of a line's height
+
+
 @pytest.mark.slow
 def test_reading_with_the_form_matches_auto_detection(seed_form_text, tmp_path, sheets):
     path = tmp_path / "seed.toml"
