@@ -164,8 +164,7 @@ class WorkspaceSink:
 def _settle_file(workspace: Workspace, sha256: str) -> None:
     """A file is ok once every page is stored and read; partial otherwise (the next run continues it)."""
     known = workspace.file(sha256)
-    rows = workspace.db.execute("SELECT status FROM pages WHERE file_sha256 = ?", (sha256,)).fetchall()
-    statuses = [r[0] for r in rows]
+    statuses = workspace.page_statuses(sha256)
     if known is None:
         return
     if len(statuses) < known.page_count:
