@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from pipeline.batch import triage
+from pipeline.job import ReadJob
 from scanner import ingest
 from scanner.errors import SheetError
 from scanner.read import ReadSettings, read_file_page
@@ -152,7 +153,7 @@ def test_a_damaged_file_ends_in_a_documented_status_and_never_raises(damaged):
         path = Path(folder) / f"damaged{suffix}"
         path.write_bytes(data)
         with _nothing_printed_or_warned():
-            refs, failed = triage([path], pdf_dpi=72)
+            refs, failed = _triage(path)
         assert len(failed) + bool(refs) == 1  # every file: pages to read, or one status saying why not
         for result in failed:
             assert result.status in FILE_STATUSES
@@ -170,11 +171,17 @@ def test_a_damaged_file_ends_in_a_documented_status_and_never_raises(damaged):
                 _assert_plain(result.message, path.name)
 
 
+def _triage(path: Path) -> tuple[list, list]:
+    """The file's pages and, when it cannot be opened, the one result that says why (as `petition read` sees it)."""
+    opened = triage([path], ReadJob(pdf_dpi=72))
+    return [ref for file in opened for ref in file.pages], [result for file in opened for result in file.failed]
+
+
 def test_the_undamaged_seeds_are_read_as_pages():
     """The fuzzing starts from files that do open: otherwise it would only ever test the sniffing."""
     with tempfile.TemporaryDirectory() as folder:
         for suffix, data in _seeds().items():
             path = Path(folder) / f"seed{suffix}"
             path.write_bytes(data)
-            refs, failed = triage([path], pdf_dpi=72)
+            refs, failed = _triage(path)
             assert not failed and len(refs) == (2 if suffix == "-multi.tif" else 1), suffix
