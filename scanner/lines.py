@@ -17,15 +17,7 @@ from scanner.ink import (
 )
 from scanner.ocr import TextKind
 from scanner.types import (
-    TEXT_ROLES,
-    CellRef,
-    InkMeasure,
-    LineReading,
-    LineStatus,
-    Presence,
-    ReviewReason,
-    Role,
-    TextRead,
+    TEXT_ROLES, CellRef, InkMeasure, LineReading, LineStatus, Presence, ReviewReason, Role, TextRead,
 )
 
 _KIND_OF_ROLE = {Role.ADDRESS: TextKind.ADDRESS, Role.ZIP: TextKind.ZIP, Role.DATE: TextKind.DATE,

@@ -31,17 +31,7 @@ from scanner.lines import decide_status, read_lines, review_reasons
 from scanner.ocr import OcrEngine, default_engine
 from scanner.settings import ReadSettings
 from scanner.types import (
-    TEXT_ROLES,
-    Box,
-    LineCrops,
-    LineReading,
-    Page,
-    PageRef,
-    PageResult,
-    PageStatus,
-    Role,
-    SheetLayout,
-    UprightPage,
+    TEXT_ROLES, Box, LineCrops, LineReading, Page, PageRef, PageResult, PageStatus, Role, SheetLayout, UprightPage,
 )
 
 # Callers import these from here: the entry points keep their home while the stages live in their own modules.
