@@ -32,7 +32,7 @@ MAX_EDITS = 2  # the blocking prefilter: pairs further apart than this (in "firs
 class Person:
     """One signature occurrence to deduplicate."""
 
-    id: str  # stable occurrence id, e.g. "sha256prefix:page:line"
+    id: str  # stable occurrence id: the line's LineId text, "line:<sha256>:<page>:<line>" (pipeline/store/ids.py)
     name: PersonName
     zip: str = ""  # digits only, may be empty
     email: str = ""  # lowercased, may be empty

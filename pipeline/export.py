@@ -6,7 +6,7 @@ are signers; name-only, struck, blank and uncertain lines are not on the roster.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +16,9 @@ from pipeline import spreadsheet
 from pipeline.dedupe import DedupeResult, Person, dedupe
 from pipeline.names import parse_name
 from pipeline.rows import ROW_COLUMNS
-from pipeline.store import Workspace, occurrence_id
-from scanner.types import TEXT_ROLES
+from pipeline.store import EffectiveLine, LineId, Workspace
+from pipeline.store import lines as stored_lines
+from scanner.types import TEXT_ROLES, LineStatus
 
 FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
 ROSTER_COLUMNS = ["signer_id", "name", "first_name", "last_name", "occurrences", "sources", "source_states",
@@ -44,42 +45,24 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+# One row per line: where it is, its effective values (store.EffectiveLine), and its occurrence id (LineId text).
+LINE_COLUMNS = ["file", "file_sha256", "page", "line", "status", "name", "name_confidence", "needs_review",
+                "review_reasons", *FIELD_COLUMNS, "human_confirmed", "occurrence"]
+
+
 def effective_lines(workspace: Workspace) -> pd.DataFrame:
-    """Every stored line with the latest human decision per field applied."""
-    rows = workspace.db.execute(
-        "SELECT f.sha256, f.name AS file, p.page_no, l.line_no, l.status, l.name, l.name_confidence, l.needs_review,"
-        " l.review_reasons, l.fields FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256"
-        " ORDER BY f.name, f.sha256, p.page_no, l.line_no").fetchall()
-    decided = _latest_decisions(workspace)
-    records = []
-    for row in rows:
-        key = (row["sha256"], row["page_no"], row["line_no"])
-        fields = json.loads(row["fields"])
-        record = {"file": row["file"], "file_sha256": row["sha256"], "page": row["page_no"], "line": row["line_no"],
-                  "status": row["status"], "name": row["name"], "name_confidence": row["name_confidence"],
-                  "needs_review": bool(row["needs_review"]), "review_reasons": row["review_reasons"],
-                  **{c: fields.get(c, "") for c in FIELD_COLUMNS}}
-        human = decided.get(key, {})
-        for field_name, value in human.items():
-            if field_name != "reviewed":
-                record[field_name] = value
-        # A person's decision confirms the line, unless their last word was an undo ("reviewed" restored to "").
-        confirmed = bool(human) and human.get("reviewed", "yes") != ""
-        record["human_confirmed"] = confirmed
-        if confirmed:
-            record["needs_review"] = False
-        record["occurrence"] = occurrence_id(*key)
-        records.append(record)
-    columns = ["file", "file_sha256", "page", "line", "status", "name", "name_confidence", "needs_review",
-               "review_reasons", *FIELD_COLUMNS, "human_confirmed", "occurrence"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    """Every stored line with the latest human decision per field applied (the store's effective_lines view)."""
+    return lines_frame(stored_lines.all_lines(workspace))
 
 
-def _latest_decisions(workspace: Workspace) -> dict[tuple[str, int, int], dict[str, str]]:
-    latest: dict[tuple[str, int, int], dict[str, str]] = {}
-    for row in workspace.db.execute("SELECT file_sha256, page_no, line_no, field, value FROM decisions ORDER BY id"):
-        latest.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4]
-    return latest
+def lines_frame(effective: Sequence[EffectiveLine]) -> pd.DataFrame:
+    """Lines as the frame the exports and the roster read, in the order given."""
+    records = [{"file": line.file, "file_sha256": line.id.file_sha256, "page": line.id.page_no,
+                "line": line.id.line_no, "status": line.status, "name": line.name,
+                "name_confidence": line.name_confidence, "needs_review": line.needs_review,
+                "review_reasons": ";".join(line.review_reasons), **{c: getattr(line, c) for c in FIELD_COLUMNS},
+                "human_confirmed": line.human_confirmed, "occurrence": str(line.id)} for line in effective]
+    return pd.DataFrame.from_records(records, columns=LINE_COLUMNS)
 
 
 def rows_export(lines: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +76,7 @@ def rows_export(lines: pd.DataFrame) -> pd.DataFrame:
 
 def people(lines: pd.DataFrame) -> list[Person]:
     """The signers to deduplicate: signed lines with a name."""
-    signed = lines[(lines["status"] == "signed") & (lines["name"].astype(str).str.strip() != "")]
+    signed = lines[(lines["status"] == LineStatus.SIGNED.value) & (lines["name"].astype(str).str.strip() != "")]
     return [Person(id=row.occurrence, name=parse_name(row.name), zip="".join(c for c in str(row.zip) if c.isdigit()),
                    email=str(row.email).strip().lower(), address=str(row.address))
             for row in signed.itertuples()]
@@ -112,7 +95,7 @@ def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
         best = members.sort_values(["human_confirmed", "name_confidence"], ascending=False).iloc[0]
         name = parse_name(str(best["name"]))
         records.append({
-            "signer_id": "S" + cluster[0].replace(":", "-"),
+            "signer_id": signer_id(cluster[0]),
             "name": name.written, "first_name": name.first, "middle_name": name.middle, "last_name": name.last,
             "occurrences": len(cluster),
             "sources": ";".join(f"{r.file}:{r.page}:{r.line}" for r in members.itertuples()),
@@ -126,6 +109,13 @@ def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
             "possible_duplicates": sum(possible.get(o, 0) for o in cluster),
         })
     return pd.DataFrame.from_records(records, columns=ROSTER_COLUMNS + ["middle_name"])
+
+
+def signer_id(first_occurrence: str) -> str:
+    """A signer's roster id, from their first occurrence: S, then the first 16 hex digits of the file's hash, the page
+    and the line ("S0123456789abcdef-1-2"). CRMs keep it (nationbuilder's external_id), so its form never changes."""
+    line = LineId.parse(first_occurrence)
+    return f"S{line.file_sha256[:16]}-{line.page_no}-{line.line_no}"
 
 
 def build_roster(workspace: Workspace) -> tuple[pd.DataFrame, DedupeResult]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.export import build_roster, effective_lines
-from pipeline.store import Workspace
-
-LINE_STATUSES = ("signed", "name_only", "signature_only", "blank", "struck", "uncertain")
+from pipeline.store import Workspace, files
+from scanner.types import LineStatus
 
 
 @dataclass(frozen=True)
@@ -27,13 +25,13 @@ class WorkspaceStatus:
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
-    files = Counter(r[0] for r in workspace.db.execute("SELECT status FROM files"))
-    pages = Counter(r[0] for r in workspace.db.execute("SELECT status FROM pages"))
+    by_file = files.file_status_counts(workspace)
+    by_page = files.page_status_counts(workspace)
     lines = effective_lines(workspace)
     roster, result = build_roster(workspace)
     return WorkspaceStatus(
-        files=sum(files.values()), files_by_status=dict(files), pages=sum(pages.values()), pages_by_status=dict(pages),
-        lines=len(lines), lines_by_status={s: int((lines["status"] == s).sum()) for s in LINE_STATUSES},
+        files=sum(by_file.values()), files_by_status=by_file, pages=sum(by_page.values()), pages_by_status=by_page,
+        lines=len(lines), lines_by_status={s.value: int((lines["status"] == s.value).sum()) for s in LineStatus},
         to_review=int(lines["needs_review"].sum()) if len(lines) else 0,
         human_decided=int(lines["human_confirmed"].sum()) if len(lines) else 0,
         signers=len(roster), signers_with_duplicates=int((roster["occurrences"] > 1).sum()) if len(roster) else 0,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from pipeline.review.queue import ensure_review_schema
-from pipeline.store import Workspace, WorkspaceError, now
+from pipeline.store import Workspace, WorkspaceError, accounts
 
 ROLES = ("admin", "reviewer")
 MIN_PASSWORD = 10
@@ -41,36 +40,38 @@ def add_user(workspace: Workspace, name: str, password: str, *, role: str) -> Us
         raise UserError("a user name is 1-40 letters, digits, '.', '_' or '-' (no spaces), starting with a letter or digit")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
-    ensure_review_schema(workspace)
-    with workspace.transaction(durable=True) as db:
-        if db.execute("SELECT 1 FROM review_users WHERE name = ?", (name,)).fetchone():
+    password_hash = _HASHER.hash(password)
+    with workspace.transaction(durable=True):
+        if accounts.account(workspace, name) is not None:
             raise UserError(f"user {name} already exists; change the role or disable it on the admin page")
-        db.execute("INSERT INTO review_users (name, password_hash, role, disabled, created_at) VALUES (?, ?, ?, 0, ?)",
-                   (name, _HASHER.hash(password), role, now()))
+        accounts.insert_account(workspace, name, password_hash, role=role)
     return User(name, role, False)
 
 
 def get_user(workspace: Workspace, name: str) -> User | None:
-    row = workspace.db.execute("SELECT name, role, disabled FROM review_users WHERE name = ?", (name,)).fetchone()
-    return User(row["name"], row["role"], bool(row["disabled"])) if row else None
+    found = accounts.account(workspace, name)
+    return User(found.name, found.role, found.disabled) if found else None
 
 
 def list_users(workspace: Workspace) -> list[User]:
-    rows = workspace.db.execute("SELECT name, role, disabled FROM review_users ORDER BY name")
-    return [User(r["name"], r["role"], bool(r["disabled"])) for r in rows]
+    return [User(a.name, a.role, a.disabled) for a in accounts.accounts(workspace)]
 
 
 def set_role(workspace: Workspace, name: str, role: str) -> None:
     _check_role(role)
-    _update(workspace, name, "UPDATE review_users SET role = ? WHERE name = ?", (role, name))
+    with workspace.transaction(durable=True):
+        if not accounts.set_role(workspace, name, role):
+            raise UserError(f"no user named {name}")
 
 
 def set_disabled(workspace: Workspace, name: str, disabled: bool) -> None:
     """Disabling also ends the user's sessions (their next request goes to the login page)."""
-    _update(workspace, name, "UPDATE review_users SET disabled = ? WHERE name = ?", (int(disabled), name))
+    with workspace.transaction(durable=True):
+        if not accounts.set_disabled(workspace, name, disabled):
+            raise UserError(f"no user named {name}")
     if disabled:
-        with workspace.transaction() as db:
-            db.execute("DELETE FROM review_sessions WHERE user_name = ?", (name,))
+        with workspace.transaction():
+            accounts.end_sessions_of(workspace, name)
 
 
 class LoginRefused(UserError):
@@ -79,23 +80,17 @@ class LoginRefused(UserError):
 
 def check_password(workspace: Workspace, name: str, password: str) -> User:
     """The user if the password is right and the account enabled; LoginRefused otherwise."""
-    row = workspace.db.execute("SELECT name, role, disabled, password_hash FROM review_users WHERE name = ?",
-                               (name,)).fetchone()
+    found = accounts.account(workspace, name)
     try:
-        _HASHER.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+        _HASHER.verify(found.password_hash if found else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError) as exc:
         raise LoginRefused("wrong name or password") from exc
-    if row is None or row["disabled"]:
+    if found is None or found.disabled:
         raise LoginRefused("wrong name or password")
-    return User(row["name"], row["role"], False)
+    return User(found.name, found.role, False)
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
 
-
-def _update(workspace: Workspace, name: str, sql: str, params: tuple) -> None:
-    with workspace.transaction(durable=True) as db:
-        if db.execute(sql, params).rowcount == 0:
-            raise UserError(f"no user named {name}")

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.review import admin, auth, queue, web
+from pipeline.review import admin, auth, pairs, queue, web
 from pipeline.review.uploads import BatchRunner
 from pipeline.review.web import ReviewSettings, clock, csrf_session, render, session, settings_of, workspace
 from pipeline.store import Workspace, WorkspaceError
@@ -25,10 +25,9 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def create_app(settings: ReviewSettings, *, run_batches: bool = True) -> FastAPI:
-    """The app for one workspace (which must exist); review tables are created if missing."""
+    """The app for one workspace (which must exist); opening it migrates it (the review tables included)."""
     store = Workspace.open(settings.workspace, create=False)
     try:
-        queue.ensure_review_schema(store)
         runner = BatchRunner(settings.workspace)
         if run_batches:
             runner.start(store)
@@ -38,7 +37,7 @@ def create_app(settings: ReviewSettings, *, run_batches: bool = True) -> FastAPI
     app = FastAPI(title="petition review", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.settings = settings
     app.state.workspaces = web.ThreadWorkspaces(settings.workspace)
-    app.state.pairs = queue.PairCache()
+    app.state.pairs = pairs.PairCache()
     app.state.batches = runner
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")
     app.include_router(router)
@@ -248,7 +247,7 @@ def api_heartbeat(request: Request, current: auth.Session = Depends(csrf_session
 
 @router.get("/duplicates")
 def duplicates_page(request: Request, current: auth.Session = Depends(session)) -> Response:
-    pair = queue.next_pair(workspace(request), request.app.state.pairs, current.user.name, now=clock(request),
+    pair = pairs.next_pair(workspace(request), request.app.state.pairs, current.user.name, now=clock(request),
                            lease_seconds=settings_of(request).lease_seconds)
     return render(request, "duplicates.html", current, pair=pair)
 
@@ -259,7 +258,7 @@ def duplicates_decide(request: Request, item: str = Form(...), same: str = Form(
     if same not in ("yes", "no"):
         raise HTTPException(422, "same must be yes or no")
     try:
-        queue.decide_pair(workspace(request), item, current.user.name, same=same == "yes", now=clock(request))
+        pairs.decide_pair(workspace(request), item, current.user.name, same=same == "yes", now=clock(request))
     except queue.LeaseLost as exc:
         raise HTTPException(409, "this pair is no longer yours; take the next one") from exc
     except ValueError as exc:

@@ -25,7 +25,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from pipeline.store import Workspace
+from pipeline.store import Workspace, accounts
 from pipeline.users import LoginRefused, User, check_password
 
 SESSION_COOKIE = "petition_session"
@@ -80,10 +80,8 @@ def tokens_match(expected: str, given: str | None) -> bool:
 def start_session(workspace: Workspace, user: User, *, now: float) -> tuple[str, Session]:
     """A new session for a logged-in user: (cookie token, session)."""
     token, csrf = new_token(), new_token()
-    with workspace.transaction() as db:
-        db.execute("DELETE FROM review_sessions WHERE expires_at <= ?", (now,))
-        db.execute("INSERT INTO review_sessions (token_sha256, user_name, csrf, created_at, expires_at)"
-                   " VALUES (?, ?, ?, ?, ?)", (_digest(token), user.name, csrf, now, now + SESSION_SECONDS))
+    with workspace.transaction():
+        accounts.start_session(workspace, _digest(token), user.name, csrf, now=now, expires_at=now + SESSION_SECONDS)
     return token, Session(user, csrf)
 
 
@@ -91,18 +89,16 @@ def find_session(workspace: Workspace, token: str | None, *, now: float) -> Sess
     """The live session behind a cookie, for an enabled account; LoginRequired otherwise."""
     if not token:
         raise LoginRequired()
-    row = workspace.db.execute(
-        "SELECT u.name, u.role, s.csrf FROM review_sessions s JOIN review_users u ON u.name = s.user_name"
-        " WHERE s.token_sha256 = ? AND s.expires_at > ? AND u.disabled = 0", (_digest(token), now)).fetchone()
-    if row is None:
+    live = accounts.live_session(workspace, _digest(token), now=now)
+    if live is None:
         raise LoginRequired()
-    return Session(User(row["name"], row["role"], False), row["csrf"])
+    return Session(User(live.user_name, live.role, False), live.csrf)
 
 
 def end_session(workspace: Workspace, token: str | None) -> None:
     if token:
-        with workspace.transaction() as db:
-            db.execute("DELETE FROM review_sessions WHERE token_sha256 = ?", (_digest(token),))
+        with workspace.transaction():
+            accounts.end_session(workspace, _digest(token))
 
 
 def address_key(ip: str) -> str:
@@ -125,12 +121,9 @@ def known_device(workspace: Workspace, token: str | None, name: str, *, now: flo
     if not token:
         return ""
     device = _digest(token)
-    live = workspace.db.execute("SELECT 1 FROM review_devices WHERE token_sha256 = ? AND user_name = ? AND expires_at > ?",
-                                (device, name, now)).fetchone()
-    if live is None:
+    if not accounts.device_is_live(workspace, device, name, now=now):
         return ""
-    failures = workspace.db.execute("SELECT count(*) FROM review_failed_logins WHERE device = ? AND at > ?",
-                                    (device, now - FAILURE_WINDOW_SECONDS)).fetchone()[0]
+    failures = accounts.failures_of_device(workspace, device, since=now - FAILURE_WINDOW_SECONDS)
     return device if failures < DEVICE_LOCK_AFTER else ""
 
 
@@ -138,17 +131,13 @@ def lock_remaining(workspace: Workspace, name: str, ip: str, *, now: float) -> f
     """Seconds an unknown browser must wait before trying `name` from `ip` (the longer of the name's backoff and
     the address's budget); 0 when it may try."""
     since = now - FAILURE_WINDOW_SECONDS
-    failed = [r[0] for r in workspace.db.execute(
-        "SELECT at FROM review_failed_logins WHERE user_name = ? AND device = '' AND at > ? ORDER BY at DESC",
-        (name, since))]
+    failed = accounts.unknown_failures_at_name(workspace, name, since=since)
     by_name = 0.0
     if len(failed) >= LOCK_AFTER:
         by_name = failed[0] + min(LOCK_BASE_SECONDS * 2 ** (len(failed) - LOCK_AFTER), LOCK_MAX_SECONDS) - now
     # The address may try again when its ADDRESS_BUDGET-th most recent failure leaves the window.
-    oldest_counted = workspace.db.execute(
-        "SELECT at FROM review_failed_logins WHERE address = ? AND device = '' AND at > ? ORDER BY at DESC"
-        " LIMIT 1 OFFSET ?", (address_key(ip), since, ADDRESS_BUDGET - 1)).fetchone()
-    by_address = oldest_counted[0] + FAILURE_WINDOW_SECONDS - now if oldest_counted else 0.0
+    oldest_counted = accounts.unknown_failure_from(workspace, address_key(ip), since=since, rank=ADDRESS_BUDGET)
+    by_address = oldest_counted + FAILURE_WINDOW_SECONDS - now if oldest_counted is not None else 0.0
     return max(0.0, by_name, by_address)
 
 
@@ -164,21 +153,18 @@ def log_in(workspace: Workspace, name: str, password: str, ip: str, *, device_to
     try:
         return check_password(workspace, name, password)
     except LoginRefused:
-        with workspace.transaction() as db:
-            db.execute("DELETE FROM review_failed_logins WHERE at <= ?", (now - FAILURE_WINDOW_SECONDS,))
-            db.execute("INSERT INTO review_failed_logins (user_name, address, device, at) VALUES (?, ?, ?, ?)",
-                       (name, address_key(ip), device, now))
+        with workspace.transaction():
+            accounts.record_failure(workspace, name, address_key(ip), device, at=now,
+                                    forget_before=now - FAILURE_WINDOW_SECONDS)
         raise
 
 
 def remember_device(workspace: Workspace, user: User, old_token: str | None, *, now: float) -> str:
     """A new device cookie for a browser that just logged in as `user` (its old one, if any, is dropped)."""
     token = new_token()
-    with workspace.transaction() as db:
-        db.execute("DELETE FROM review_devices WHERE expires_at <= ? OR token_sha256 = ?",
-                   (now, _digest(old_token or "")))
-        db.execute("INSERT INTO review_devices (token_sha256, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                   (_digest(token), user.name, now, now + DEVICE_SECONDS))
+    with workspace.transaction():
+        accounts.replace_device(workspace, _digest(old_token or ""), _digest(token), user.name, now=now,
+                                expires_at=now + DEVICE_SECONDS)
     return token
 
 

@@ -28,10 +28,12 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.add import add_paths, file_sha256
 from pipeline.batch import ReadJob, worker_pool
-from pipeline.store import Workspace, now
+from pipeline.store import Workspace, batches, files
+from pipeline.store.batches import UploadedFile
 from scanner import ingest
 from scanner.errors import InputTooLarge, SheetError
 from scanner.read import ReadSettings
+from scanner.types import PageStatus
 
 UPLOADS = "uploads"
 FIELD_BYTES = 4096  # a form field (the CSRF token) or a part header: far more than either needs
@@ -241,14 +243,11 @@ async def receive_upload(chunks: AsyncIterator[bytes], content_type: str, root: 
 def record_upload(workspace: Workspace, received: Received, user: str) -> int:
     """Record a received upload as a queued batch (its folder becomes batch-N); returns the batch id."""
     try:
-        saved = [(name, size, file_sha256(received.folder / name)) for name, size in received.files]
-        with workspace.transaction(durable=True) as db:
-            batch_id = db.execute("INSERT INTO review_batches (created_by, created_at, state) VALUES (?, ?, 'queued')"
-                                  " RETURNING id", (user, now())).fetchone()[0]
-            db.executemany("INSERT INTO review_batch_files (batch_id, name, sha256, size) VALUES (?, ?, ?, ?)",
-                           [(batch_id, name, sha, size) for name, size, sha in saved])
+        saved = [UploadedFile(name, size, file_sha256(received.folder / name)) for name, size in received.files]
+        with workspace.transaction(durable=True):
+            batch_id = batches.insert_batch(workspace, user, saved)
         received.folder.rename(workspace.root / UPLOADS / f"batch-{batch_id}")
-        return int(batch_id)
+        return batch_id
     finally:
         shutil.rmtree(received.folder, ignore_errors=True)
 
@@ -267,8 +266,8 @@ class BatchRunner:
         self._thread: threading.Thread | None = None
 
     def start(self, workspace: Workspace) -> None:
-        for row in workspace.db.execute("SELECT id FROM review_batches WHERE state IN ('queued', 'reading') ORDER BY id"):
-            self._queue.put(int(row[0]))
+        for batch_id in batches.unfinished_batches(workspace):
+            self._queue.put(batch_id)
         self._thread = threading.Thread(target=self._loop, name="petition-batches", daemon=True)
         self._thread.start()
 
@@ -287,17 +286,17 @@ class BatchRunner:
 
     def _run(self, workspace: Workspace, batch_id: int) -> None:
         folder = self.root / UPLOADS / f"batch-{batch_id}"
-        names = [r[0] for r in workspace.db.execute("SELECT name FROM review_batch_files WHERE batch_id = ?", (batch_id,))]
+        names = batches.file_names(workspace, batch_id)
         _set_state(workspace, batch_id, "reading", "")
 
         def tick(_result, done: int, total: int) -> None:
-            with workspace.transaction() as db:
-                db.execute("UPDATE review_batches SET pages_done = ?, pages_total = ? WHERE id = ?", (done, total, batch_id))
+            with workspace.transaction():
+                batches.set_progress(workspace, batch_id, done, total)
 
         job = ReadJob(settings=replace(ReadSettings(), keep_crops=True, page_timeout_s=300))
         report = add_paths(workspace, [folder / n for n in names], job=job, workers=1,
                            executor_factory=_forkserver_pool, progress=tick)
-        failed = sum(p.status.value != "ok" for p in report.pages) + sum(
+        failed = sum(p.status is not PageStatus.OK for p in report.pages) + sum(
             f.status not in ("new", "already added") for f in report.files)
         _set_state(workspace, batch_id, "done", f"{failed} files or pages could not be read" if failed else "")
 
@@ -316,21 +315,17 @@ def _where_it_failed(exc: BaseException) -> str:
 
 
 def _set_state(workspace: Workspace, batch_id: int, state: str, message: str) -> None:
-    with workspace.transaction() as db:
-        db.execute("UPDATE review_batches SET state = ?, message = ? WHERE id = ?", (state, message, batch_id))
+    with workspace.transaction():
+        batches.set_state(workspace, batch_id, state, message)
 
 
 def list_batches(workspace: Workspace) -> list[Batch]:
     """Every batch, newest first, with each file's pages and their status."""
-    batches = []
-    for row in workspace.db.execute("SELECT * FROM review_batches ORDER BY id DESC").fetchall():
-        files = []
-        for f in workspace.db.execute("SELECT bf.name, bf.size, bf.sha256, coalesce(fi.status, 'queued') AS status"
-                                      " FROM review_batch_files bf LEFT JOIN files fi ON fi.sha256 = bf.sha256"
-                                      " WHERE bf.batch_id = ? ORDER BY bf.name", (row["id"],)).fetchall():
-            pages = tuple((p[0], p[1], p[2]) for p in workspace.db.execute(
-                "SELECT page_no, status, message FROM pages WHERE file_sha256 = ? ORDER BY page_no", (f["sha256"],)))
-            files.append(BatchFile(f["name"], f["size"], f["status"], pages))
-        batches.append(Batch(row["id"], row["created_by"], row["created_at"], row["state"], row["pages_done"],
-                             row["pages_total"], row["message"], tuple(files)))
-    return batches
+    return [Batch(b.id, b.created_by, b.created_at, b.state, b.pages_done, b.pages_total, b.message,
+                  tuple(_batch_file(workspace, f) for f in batches.batch_files(workspace, b.id)))
+            for b in batches.all_batches(workspace)]
+
+
+def _batch_file(workspace: Workspace, row: batches.BatchFileRow) -> BatchFile:
+    pages = tuple((p.page_no, p.status, p.message) for p in files.pages_of(workspace, row.sha256))
+    return BatchFile(row.name, row.size, row.file_status, pages)

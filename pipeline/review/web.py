@@ -16,7 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from pipeline.review import auth
-from pipeline.review.queue import LEASE_SECONDS
+from pipeline.review.claims import LEASE_SECONDS
 from pipeline.store import Workspace
 
 HERE = Path(__file__).parent

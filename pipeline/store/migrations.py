@@ -52,8 +52,8 @@ CREATE INDEX lines_to_review ON lines (needs_review);
 # 3: the review app's accounts, sessions, leases, action log and upload batches. IF NOT EXISTS throughout:
 # workspaces whose review tables an app start made before this was a migration migrate cleanly.
 # review_login_failures is no longer written (the throttle in review/auth.py replaced it); it stays so that no
-# workspace loses a table. This text grew after it shipped (failed logins, devices, pages_by_read_at): app starts
-# run it again (queue.ensure_review_schema) so that workspaces already at version 3 gain them.
+# workspace loses a table. This text grew after it shipped (failed logins, devices, pages_by_read_at), which
+# app starts used to apply by running it again; migration 4 now does that once.
 REVIEW_MIGRATION = """
 CREATE TABLE IF NOT EXISTS review_users (
     name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer')),
@@ -96,5 +96,81 @@ CREATE INDEX IF NOT EXISTS review_queue_order ON lines (needs_review, name_confi
 CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION)
+# 4: what migration 3 gained after it shipped, for workspaces that ran its first text and were never opened by
+# an app start since (which ran migration 3 again to add them).
+_REVIEW_ADDITIONS = """
+CREATE TABLE IF NOT EXISTS review_failed_logins (
+    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
+CREATE TABLE IF NOT EXISTS review_devices (
+    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
+"""
+
+
+def _line_id_of(occurrence: str) -> str:
+    """SQL: the line id ("line:<sha256>:<page>:<line>") of an occurrence named the old way ("<16 hex>:<page>:
+    <line>"), by the stored file whose hash starts so; the old name when no stored file does."""
+    old = "[0-9a-f]" * 16 + ":[0-9]*:[0-9]*"
+    return (f"coalesce((SELECT 'line:' || f.sha256 || substr({occurrence}, 17) FROM files f"
+            f" WHERE {occurrence} GLOB '{old}' AND f.sha256 >= substr({occurrence}, 1, 16)"
+            f" AND f.sha256 < substr({occurrence}, 1, 16) || 'g' ORDER BY f.sha256 LIMIT 1), {occurrence})")
+
+
+# 5: one text form for a line (pipeline/store/ids.py LineId), the one review items already had. Duplicate verdicts
+# named their lines by a 16-digit hash prefix: rewritten here, the one time a line is found by a prefix. Both of a
+# pair are rewritten in one statement (CHECK a < b holds before and after: the new names sort as the old ones).
+# Pair leases named them too: they last minutes and are dropped (the pair is offered again). review_actions keep
+# the old names of pairs as history (append-only, and nothing reads a pair's name back from them).
+_LINE_IDS = f"""
+DROP TRIGGER duplicate_decisions_no_update;
+UPDATE duplicate_decisions
+    SET occurrence_a = min({_line_id_of('occurrence_a')}, {_line_id_of('occurrence_b')}),
+        occurrence_b = max({_line_id_of('occurrence_a')}, {_line_id_of('occurrence_b')});
+CREATE TRIGGER duplicate_decisions_no_update BEFORE UPDATE ON duplicate_decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+DELETE FROM review_leases WHERE item LIKE 'dup:%';
+"""
+
+
+def _latest(field: str) -> str:
+    """SQL: the latest human value of `field` for the line `l` of page `p` (NULL when nobody decided it)."""
+    return ("(SELECT d.value FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+            f" AND d.line_no = l.line_no AND d.field = '{field}' ORDER BY d.id DESC LIMIT 1)")
+
+
+# A person confirmed the line: some decision exists and their last word on "reviewed" (if any) was not "" (an undo
+# restores it to ""). The queue offers what needs review and is not confirmed. Most lines have no decision: CASE
+# stops there after one index seek.
+_CONFIRMED = ("CASE WHEN EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+              f" AND d.line_no = l.line_no) THEN coalesce({_latest('reviewed')} != '', 1) ELSE 0 END")
+
+# 6: effective_lines, the one place where a human decision beats the machine: every stored line, each decidable
+# field the latest human value if any, else the machine's. Export, status, the review queue and the duplicates read
+# it. Flattened into each query by SQLite, so a column nobody selects costs nothing; decisions_latest answers each
+# field's latest value with one index seek.
+_EFFECTIVE_LINES = f"""
+CREATE INDEX decisions_latest ON decisions (file_sha256, page_no, line_no, field, id);
+CREATE VIEW effective_lines AS SELECT
+    'line:' || p.file_sha256 || ':' || p.page_no || ':' || l.line_no AS line_id,
+    p.file_sha256, f.name AS file, p.page_no, l.line_no,
+    coalesce({_latest('status')}, l.status) AS status,
+    coalesce({_latest('name')}, l.name) AS name,
+    l.name_confidence, l.review_reasons,
+    coalesce({_latest('address')}, json_extract(l.fields, '$.address'), '') AS address,
+    coalesce({_latest('zip')}, json_extract(l.fields, '$.zip'), '') AS zip,
+    coalesce({_latest('date')}, json_extract(l.fields, '$.date'), '') AS date,
+    coalesce({_latest('email')}, json_extract(l.fields, '$.email'), '') AS email,
+    coalesce({_latest('ward')}, json_extract(l.fields, '$.ward'), '') AS ward,
+    coalesce({_latest('reviewed')}, '') AS reviewed,
+    ({_CONFIRMED}) AS human_confirmed,
+    l.needs_review = 1 AND NOT ({_CONFIRMED}) AS needs_review,
+    l.line_crop, l.name_crop, l.signature_crop
+FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES)
 SCHEMA_VERSION = len(MIGRATIONS)

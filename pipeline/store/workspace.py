@@ -2,21 +2,23 @@
 
 Machine results (files, pages, lines) are rewritten when a page is read again with a newer pipeline;
 human decisions live in their own append-only table, keyed by (file hash, page, line) so they survive
-every re-read, and win on export. Schema changes are numbered migrations (migrations.py, PRAGMA user_version).
+every re-read, and win wherever a line is read (the effective_lines view). Schema changes are numbered
+migrations (migrations.py, PRAGMA user_version).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.store import decisions, files, lines
+from pipeline.store.base import DECIDABLE_FIELDS, WorkspaceError
+from pipeline.store.files import Crops, StoredFile
+from pipeline.store.ids import LineId
 from pipeline.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from scanner import PIPELINE_VERSION
 from scanner.types import LineCrops, PageResult
@@ -24,32 +26,16 @@ from scanner.types import LineCrops, PageResult
 DATABASE = "workspace.sqlite"
 CROPS = "crops"
 
-DECIDABLE_FIELDS = frozenset({"status", "name", "address", "zip", "date", "email", "ward", "reviewed"})
-
-
-class WorkspaceError(Exception):
-    """The workspace cannot be used as asked (newer schema, not a workspace, ...)."""
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    sha256: str
-    name: str
-    page_count: int
-    status: str
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
 
 def occurrence_id(file_sha256: str, page_no: int, line_no: int) -> str:
-    """The stable id of one physical line: the file's content, not its name."""
-    return f"{file_sha256[:16]}:{page_no}:{line_no}"
+    """The stable id of one physical line (the file's content, not its name): LineId's text form."""
+    return str(LineId(file_sha256, page_no, line_no))
 
 
 class Workspace:
-    """A campaign's database and crops. Open with `Workspace.open(path)`; one per process."""
+    """A campaign's database and crops. Open with `Workspace.open(path)`; one per process (one per thread in the app).
+
+    The SQL is in this package's modules, each a function of the workspace; they read `db` at every call."""
 
     def __init__(self, root: Path, connection: sqlite3.Connection) -> None:
         self.root = root
@@ -143,53 +129,34 @@ class Workspace:
     # Files and pages -------------------------------------------------------------------------------
 
     def file(self, sha256: str) -> StoredFile | None:
-        row = self.db.execute("SELECT sha256, name, page_count, status FROM files WHERE sha256 = ?", (sha256,)).fetchone()
-        return StoredFile(row["sha256"], row["name"], row["page_count"], row["status"]) if row else None
+        return files.get_file(self, sha256)
 
     def add_file(self, *, sha256: str, name: str, size: int, kind: str, page_count: int, status: str,
                  message: str = "") -> None:
         """Record a file once (by content); a renamed copy only adds the name it was seen under."""
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO files (sha256, name, size, kind, page_count, status, message, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                (sha256, name, size, kind, page_count, status, message, now()))
-            self.db.execute("INSERT OR IGNORE INTO file_names (sha256, name, seen_at) VALUES (?, ?, ?)",
-                            (sha256, name, now()))
+            files.add_file(self, sha256=sha256, name=name, size=size, kind=kind, page_count=page_count,
+                           status=status, message=message)
 
     def set_file_status(self, sha256: str, status: str, message: str = "") -> None:
         with self.transaction():
-            self.db.execute("UPDATE files SET status = ?, message = ? WHERE sha256 = ?", (status, message, sha256))
+            files.set_file_status(self, sha256, status, message)
 
     def pages_done(self, sha256: str) -> set[int]:
         """Pages of a file already read by this pipeline version (so a resumed run skips them)."""
-        rows = self.db.execute("SELECT page_no FROM pages WHERE file_sha256 = ? AND pipeline_version = ?",
-                               (sha256, PIPELINE_VERSION))
-        return {int(r[0]) for r in rows}
+        return files.pages_read_by(self, sha256, PIPELINE_VERSION)
+
+    def page_statuses(self, file_sha256: str) -> list[str]:
+        """The statuses of the file's stored pages (whether the file is read whole, and well)."""
+        return files.page_statuses(self, file_sha256)
 
     def save_page(self, file_sha256: str, result: PageResult) -> None:
         """Store one page's reading atomically: crops first (content-named files), then the rows."""
         crops = [self._save_crops(c) for c in result.crops] if result.crops else [("", "", "")] * len(result.lines)
         with self.transaction():
-            page_id = self.db.execute(
-                "INSERT INTO pages (file_sha256, page_no, page_sha256, status, message, pipeline_version, seconds,"
-                " orientation, skew_deg, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (file_sha256, page_no) DO UPDATE SET page_sha256 = excluded.page_sha256,"
-                " status = excluded.status, message = excluded.message, pipeline_version = excluded.pipeline_version,"
-                " seconds = excluded.seconds, orientation = excluded.orientation, skew_deg = excluded.skew_deg,"
-                " read_at = excluded.read_at RETURNING id",
-                (file_sha256, result.ref.page, result.sha256, result.status.value, result.message, PIPELINE_VERSION,
-                 result.seconds, result.orientation, result.skew_deg, now())).fetchone()[0]
-            self.db.execute("DELETE FROM lines WHERE page_id = ?", (page_id,))
-            self.db.executemany(
-                "INSERT INTO lines (page_id, line_no, status, name, name_confidence, needs_review, review_reasons,"
-                " fields, line_crop, name_crop, signature_crop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(page_id, line.line, line.status.value, line.name.text, line.name.confidence, int(line.needs_review),
-                  ";".join(r.value for r in line.review_reasons),
-                  json.dumps({role.value: read.text for role, read in line.fields.items()}, sort_keys=True), *crop)
-                 for line, crop in zip(result.lines, crops)])
+            files.save_page(self, file_sha256, result, crops, version=PIPELINE_VERSION)
 
-    def _save_crops(self, crops: LineCrops) -> tuple[str, str, str]:
+    def _save_crops(self, crops: LineCrops) -> Crops:
         return self.save_crop(crops.line), self.save_crop(crops.name), self.save_crop(crops.signature)
 
     def save_crop(self, image: bytes) -> str:
@@ -221,35 +188,29 @@ class Workspace:
         with self.transaction(durable=True):
             # Read under the write lock: "previous" is then the value this decision really replaced.
             previous = self.effective_value(file_sha256, page_no, line_no, field)
-            return int(self.db.execute(
-                "INSERT INTO decisions (file_sha256, page_no, line_no, field, value, previous, decided_by, decided_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (file_sha256, page_no, line_no, field, value, previous, decided_by, now())).fetchone()[0])
+            return decisions.append_decision(self, LineId(file_sha256, page_no, line_no), field, value,
+                                             previous=previous, decided_by=decided_by)
 
     def record_duplicate_decision(self, a: str, b: str, *, same: bool, decided_by: str) -> None:
-        first, second = sorted((a, b))
+        """Same or different people on two occurrences (LineId texts); written with synchronous=FULL."""
         with self.transaction(durable=True):
-            self.db.execute(
-                "INSERT INTO duplicate_decisions (occurrence_a, occurrence_b, same, decided_by, decided_at)"
-                " VALUES (?, ?, ?, ?, ?)", (first, second, int(same), decided_by, now()))
+            decisions.append_duplicate_decision(self, a, b, same=same, decided_by=decided_by)
 
     def duplicate_decisions(self) -> dict[frozenset[str], bool]:
         """The latest human verdict per pair of occurrences."""
-        rows = self.db.execute("SELECT occurrence_a, occurrence_b, same FROM duplicate_decisions ORDER BY id")
-        return {frozenset((r[0], r[1])): bool(r[2]) for r in rows}
+        return decisions.duplicate_verdicts(self)
 
     def effective_value(self, file_sha256: str, page_no: int, line_no: int, field: str) -> str:
-        """The latest human value of a field, else the machine's."""
-        row = self.db.execute(
-            "SELECT value FROM decisions WHERE file_sha256 = ? AND page_no = ? AND line_no = ? AND field = ?"
-            " ORDER BY id DESC LIMIT 1", (file_sha256, page_no, line_no, field)).fetchone()
-        if row:
-            return str(row[0])
-        machine = self.db.execute(
-            "SELECT l.status, l.name, l.fields FROM lines l JOIN pages p ON p.id = l.page_id"
-            " WHERE p.file_sha256 = ? AND p.page_no = ? AND l.line_no = ?", (file_sha256, page_no, line_no)).fetchone()
-        if machine is None:
-            return ""
-        if field in ("status", "name"):
-            return str(machine[field])
-        return str(json.loads(machine["fields"]).get(field, ""))
+        """The latest human value of a field, else the machine's (the effective_lines view)."""
+        if field not in DECIDABLE_FIELDS:
+            raise WorkspaceError(f"'{field}' is not a field a reviewer can decide")
+        line = LineId(file_sha256, page_no, line_no)
+        value = lines.effective_value(self, line, field)
+        if value is None:  # no stored page holds the line (not read yet, or not any more): only people said anything
+            value = decisions.latest_decision_value(self, line, field)
+        return value or ""
+
+
+def ensure_review_schema(workspace: Workspace) -> None:
+    """The review tables exist once the workspace is open (they are migrations 3 and 4); kept for its callers."""
+    workspace.migrate()

@@ -20,8 +20,9 @@ import pytest
 
 from pipeline import dedupe, export
 from pipeline.review import queue
-from pipeline.review.queue import LineKey
-from pipeline.store import Workspace
+from pipeline.review.pairs import PairCache, decide_pair, next_pair
+from pipeline.store import LineId, Workspace
+from pipeline.store import review as store_review
 from tests.pipeline.review import test_browser
 from tests.pipeline.review.conftest import SEED_SHA, decisions, make_possible_duplicate
 from tests.pipeline.review.test_browser import CHROMIUM, _current, _log_in, _wait_for_change
@@ -35,7 +36,7 @@ browser, live_url = test_browser.browser, test_browser.live_url  # Chromium and 
 _CHILD = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    from pipeline.review import queue
+    from pipeline.review import pairs, queue
     from pipeline.store import Workspace
 
     root, operation, crash_at, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -60,7 +61,7 @@ _CHILD = textwrap.dedent("""
     elif operation == "undo":
         queue.undo_last(store, args["user"], now=args["now"])
     elif operation == "pair":
-        queue.decide_pair(store, args["item"], args["user"], same=args["same"], now=args["now"])
+        pairs.decide_pair(store, args["item"], args["user"], same=args["same"], now=args["now"])
     sys.exit(0)
 """)
 
@@ -83,7 +84,7 @@ def _actions(store: Workspace) -> list[tuple]:
 
 
 def _exported(store: Workspace, item: str) -> dict:
-    key = LineKey.parse(item)
+    key = LineId.parse(item)
     lines = export.effective_lines(store)
     row = lines[(lines.file_sha256 == key.file_sha256) & (lines.page == key.page_no) & (lines.line == key.line_no)]
     assert len(row) == 1
@@ -167,12 +168,12 @@ def test_a_pair_verdict_killed_before_its_log_is_not_stored(workspace_dir):
         store.record_decision(file_sha256=SEED_SHA, page_no=1, line_no=10, field="name", value="Pavel Haris",
                               decided_by="setup")
         now = time.time()
-        pair = queue.next_pair(store, queue.PairCache(), "rita", now=now)
+        pair = next_pair(store, PairCache(), "rita", now=now)
         assert pair is not None
         _crash(workspace_dir, "pair", "3", item=pair.item, user="rita", same=False, now=now + 1)
         assert store.duplicate_decisions() == {}
         assert _actions(store) == []
-        queue.decide_pair(store, pair.item, "rita", same=False, now=now + 2)
+        decide_pair(store, pair.item, "rita", same=False, now=now + 2)
         assert list(store.duplicate_decisions().values()) == [False]
         assert [a[2] for a in _actions(store)] == ["duplicate"]
     finally:
@@ -328,7 +329,7 @@ def test_the_pairs_follow_a_re_read_page(workspace_dir):
     """A page read again replaces its lines (the last page's rows may even get the same ids back)."""
     store = _open(workspace_dir)
     try:
-        cache = queue.PairCache()
+        cache = PairCache()
         assert cache.pairs(store) == ()
         with store.transaction() as db:
             line = db.execute("SELECT l.id, l.page_id, l.line_no FROM lines l JOIN pages p ON p.id = l.page_id"
@@ -347,7 +348,7 @@ def test_the_updated_pairs_always_equal_a_rebuild(workspace_dir):
     """Whatever mix of decisions comes in, the incrementally kept pairs are those of a build from scratch."""
     store = _open(workspace_dir)
     try:
-        cache = queue.PairCache()
+        cache = PairCache()
         cache.pairs(store)
         keys = [tuple(r) for r in store.db.execute(
             "SELECT p.file_sha256, p.page_no, l.line_no FROM lines l JOIN pages p ON p.id = l.page_id ORDER BY l.id")]
@@ -365,7 +366,7 @@ def test_the_updated_pairs_always_equal_a_rebuild(workspace_dir):
             pairs = cache.pairs(store)
             if pairs and step % 3 == 0:
                 store.record_duplicate_decision(pairs[0][0], pairs[0][1], same=rng.random() < 0.5, decided_by="test")
-            fresh = queue.PairCache().pairs(store)
+            fresh = PairCache().pairs(store)
             assert cache.pairs(store) == fresh, f"step {step}: {field} of line {line}"
             changed += bool(fresh)
         assert changed >= 5  # the decisions did make pairs to compare, not only empty lists
@@ -379,7 +380,7 @@ def test_the_updated_pairs_always_equal_a_rebuild(workspace_dir):
 def _counted_from_scratch(store: Workspace) -> tuple[int, int]:
     """(done, left) by the queue's own definition of an open line, every line checked."""
     total = store.db.execute("SELECT count(*) FROM lines WHERE needs_review = 1").fetchone()[0]
-    left = store.db.execute(f"SELECT count(*) FROM lines l JOIN pages p ON p.id = l.page_id WHERE {queue._OPEN}").fetchone()[0]
+    left = len(store_review.open_lines(store))
     return total - left, left
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.export import effective_lines
-from pipeline.review.queue import LineKey
-from pipeline.store import Workspace
+from pipeline.store import LineId, Workspace
 from tests.pipeline.review.conftest import SEED_SHA, decisions
 
 
@@ -19,7 +18,7 @@ def _queue_order(workspace_dir) -> list[str]:
     finally:
         store.close()
     ranked = sorted(rows, key=lambda r: (r[3], -len([x for x in r[4].split(";") if x]), r[0], r[1], r[2]))
-    return [LineKey(r[0], r[1], r[2]).item for r in ranked]
+    return [LineId(r[0], r[1], r[2]).item for r in ranked]
 
 
 def test_the_queue_shows_the_worst_line_first_with_crops_and_the_machine_guess(open_reviewer, workspace_dir):
@@ -56,7 +55,7 @@ def test_a_decision_is_stored_with_who_before_and_after_and_wins_on_export(open_
     assert by_field["name"]["previous"] == item["name"] and by_field["name"]["value"] == "Grace Hopper"
     store = Workspace.open(workspace_dir, create=False)
     try:
-        key = LineKey.parse(item["item"])
+        key = LineId.parse(item["item"])
         lines = effective_lines(store)
     finally:
         store.close()
@@ -191,7 +190,7 @@ def test_decisions_survive_a_re_read_of_the_page(open_reviewer, workspace_dir):
     seed_items = []
     item = rita.item
     while item and not seed_items:
-        if LineKey.parse(item["item"]).file_sha256 == SEED_SHA:
+        if LineId.parse(item["item"]).file_sha256 == SEED_SHA:
             seed_items.append(item)
         rita.decide(item["item"], "struck")
         item = rita.client.get("/api/next").json()["item"]
@@ -206,7 +205,7 @@ def test_decisions_survive_a_re_read_of_the_page(open_reviewer, workspace_dir):
         from tests.support import SCANS
 
         add_paths(store, [SCANS / "seed_clean.png"], job=ReadJob(settings=replace(ReadSettings(), keep_crops=True)))
-        key = LineKey.parse(seed_items[0]["item"])
+        key = LineId.parse(seed_items[0]["item"])
         assert store.effective_value(key.file_sha256, key.page_no, key.line_no, "status") == "struck"
     finally:
         store.close()
