@@ -247,3 +247,143 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_continues(tmp_path, scans):
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert _pages_saved(ws) == 6 > saved or saved == 6
+
+
+# The effective_lines view and the migrations that made it: machine rows written directly, no reading needed.
+
+SHA = "ab" * 32
+
+
+def _machine_line(workspace: Workspace, line_no: int, *, name: str = "Ann Lee", status: str = "signed",
+                  zip_code: str = "02139", needs_review: bool = True, sha: str = SHA) -> None:
+    """One line as the machine stored it (on page 1 of the file `sha`)."""
+    with workspace.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO files (sha256, name, size, kind, page_count, status, added_at)"
+                   " VALUES (?, 'a.pdf', 1, 'pdf', 1, 'ok', 'then')", (sha,))
+        db.execute("INSERT OR IGNORE INTO pages (file_sha256, page_no, status, pipeline_version, read_at)"
+                   " VALUES (?, 1, 'ok', 'v', 'then')", (sha,))
+        page_id = db.execute("SELECT id FROM pages WHERE file_sha256 = ?", (sha,)).fetchone()[0]
+        db.execute("INSERT INTO lines (page_id, line_no, status, name, name_confidence, needs_review, review_reasons,"
+                   " fields) VALUES (?, ?, ?, ?, 0.5, ?, 'LOW_NAME_CONFIDENCE', ?)",
+                   (page_id, line_no, status, name, int(needs_review), f'{{"zip": "{zip_code}", "ward": "3"}}'))
+
+
+def _decide(workspace: Workspace, line_no: int, field: str, value: str) -> None:
+    workspace.record_decision(file_sha256=SHA, page_no=1, line_no=line_no, field=field, value=value, decided_by="v")
+
+
+def test_the_effective_lines_view_gives_the_human_decision_over_the_machine_value(workspace):
+    from pipeline.export import effective_lines
+    from pipeline.store import LineId, lines, review
+
+    _machine_line(workspace, 1)
+    _machine_line(workspace, 2, name="Bo Chen")
+    _decide(workspace, 1, "name", "Anne Lee")
+    _decide(workspace, 1, "name", "Anna Lee")  # the latest decision wins
+    _decide(workspace, 1, "zip", "02140")
+    _decide(workspace, 1, "status", "struck")
+    line_1, line_2 = LineId(SHA, 1, 1), LineId(SHA, 1, 2)
+    view = {r["line_id"]: dict(r) for r in workspace.db.execute("SELECT * FROM effective_lines")}
+    assert set(view) == {str(line_1), str(line_2)}  # the view's line ids are LineId's text form
+    decided, machine = view[str(line_1)], view[str(line_2)]
+    assert (decided["name"], decided["zip"], decided["status"], decided["ward"]) == ("Anna Lee", "02140", "struck", "3")
+    assert (decided["human_confirmed"], decided["needs_review"]) == (1, 0)
+    assert (machine["name"], machine["zip"], machine["status"]) == ("Bo Chen", "02139", "signed")
+    assert (machine["human_confirmed"], machine["needs_review"]) == (0, 1)
+    # Every reader sees the same: typed rows, one field, exports, the queue.
+    assert lines.get_line(workspace, line_1).name == "Anna Lee"
+    assert workspace.effective_value(SHA, 1, 1, "zip") == "02140"
+    exported = effective_lines(workspace).set_index("line")
+    assert (exported.loc[1, "name"], exported.loc[1, "zip"], bool(exported.loc[1, "human_confirmed"])) == (
+        "Anna Lee", "02140", True)
+    assert exported.loc[1, "occurrence"] == str(line_1)
+    assert review.open_lines(workspace) == {line_2}
+
+
+def test_an_undone_confirmation_reopens_the_line_in_the_view(workspace):
+    from pipeline.store import LineId, review
+
+    _machine_line(workspace, 1)
+    _decide(workspace, 1, "status", "blank")
+    _decide(workspace, 1, "reviewed", "yes")
+    assert not review.is_open(workspace, LineId(SHA, 1, 1))
+    _decide(workspace, 1, "status", "signed")  # what an undo appends: the values before, "reviewed" back to ""
+    _decide(workspace, 1, "reviewed", "")
+    row = workspace.db.execute("SELECT status, human_confirmed, needs_review FROM effective_lines").fetchone()
+    assert tuple(row) == ("signed", 0, 1)
+    assert review.is_open(workspace, LineId(SHA, 1, 1))
+
+
+def test_the_view_has_a_column_for_every_field_a_person_decides():
+    from dataclasses import fields
+
+    from pipeline.store import DECIDABLE_FIELDS, EffectiveLine
+    from scanner.types import TEXT_ROLES
+
+    columns = {f.name for f in fields(EffectiveLine)}
+    assert DECIDABLE_FIELDS <= columns and {r.value for r in TEXT_ROLES} <= DECIDABLE_FIELDS
+
+
+def _workspace_at(root: Path, version: int) -> sqlite3.Connection:
+    """A workspace folder whose database has the first `version` migrations only."""
+    root.mkdir()
+    connection = sqlite3.connect(root / "workspace.sqlite", isolation_level=None)
+    for migration in MIGRATIONS[:version]:
+        connection.executescript(migration)
+    connection.execute(f"PRAGMA user_version = {version}")
+    return connection
+
+
+@pytest.mark.parametrize("version", range(len(MIGRATIONS)))
+def test_a_workspace_of_every_earlier_schema_opens_and_reads_through_the_view(tmp_path, version):
+    connection = _workspace_at(tmp_path / "ws", version)
+    connection.close()
+    migrated = Workspace.open(tmp_path / "ws", create=False)
+    try:
+        assert migrated.schema_version == len(MIGRATIONS)
+        _machine_line(migrated, 1)
+        _decide(migrated, 1, "name", "Anna Lee")
+        assert migrated.db.execute("SELECT name FROM effective_lines").fetchone()[0] == "Anna Lee"
+        tables = {r[0] for r in migrated.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"review_failed_logins", "review_devices", "review_leases", "duplicate_decisions"} <= tables
+    finally:
+        migrated.close()
+
+
+def test_a_workspace_of_the_first_review_tables_gains_the_later_ones(tmp_path):
+    """Migration 3 grew after it shipped (failed logins, devices); migration 4 adds them where it ran first."""
+    connection = _workspace_at(tmp_path / "ws", 3)
+    connection.executescript("DROP TABLE review_failed_logins; DROP TABLE review_devices;"
+                             " DROP INDEX pages_by_read_at;")
+    connection.close()
+    migrated = Workspace.open(tmp_path / "ws", create=False)
+    try:
+        names = {r[0] for r in migrated.db.execute("SELECT name FROM sqlite_master")}
+        assert {"review_failed_logins", "review_devices", "pages_by_read_at", "review_failed_logins_by_device"} <= names
+    finally:
+        migrated.close()
+
+
+def test_duplicate_verdicts_of_the_old_occurrence_ids_are_named_by_line_id(tmp_path):
+    """Before migration 5 a pair named its lines "<16 hex of the hash>:<page>:<line>"; the verdicts keep working."""
+    other = "cd" * 32
+    connection = _workspace_at(tmp_path / "ws", 4)
+    for sha in (SHA, other):
+        connection.execute("INSERT INTO files VALUES (?, 'a.pdf', 1, 'pdf', 1, 'ok', '', 'then')", (sha,))
+    verdicts = [(f"{SHA[:16]}:1:2", f"{other[:16]}:1:10", 0), ("a:1:1", "b:1:1", 1), (f"{SHA[:16]}:1:2", "zz:1:1", 1)]
+    for a, b, same in verdicts:
+        connection.execute("INSERT INTO duplicate_decisions (occurrence_a, occurrence_b, same, decided_by, decided_at)"
+                           " VALUES (?, ?, ?, 'v', 'then')", (a, b, same))
+    connection.execute("INSERT INTO review_leases VALUES (?, 'rita', 1, 2)", (f"dup:{verdicts[0][0]}|{verdicts[0][1]}",))
+    connection.close()
+    migrated = Workspace.open(tmp_path / "ws", create=False)
+    try:
+        assert migrated.duplicate_decisions() == {
+            frozenset({f"line:{SHA}:1:2", f"line:{other}:1:10"}): False,
+            frozenset({"a:1:1", "b:1:1"}): True,  # names no stored file matches are kept as they were
+            frozenset({f"line:{SHA}:1:2", "zz:1:1"}): True}
+        assert migrated.db.execute("SELECT count(*) FROM review_leases").fetchone()[0] == 0
+        with pytest.raises(sqlite3.DatabaseError):  # still append-only
+            migrated.db.execute("UPDATE duplicate_decisions SET same = 1")
+    finally:
+        migrated.close()
