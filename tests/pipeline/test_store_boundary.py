@@ -14,9 +14,7 @@ STORE = ROOT / "pipeline" / "store"
 SQL_CALLS = frozenset({"execute", "executescript", "executemany"})
 # Not yet switched to the store's functions, by their owners (each entry says what replaces it). Empty this list;
 # never grow it.
-PENDING = {
-    "pipeline/add.py": "_settle_file reads the pages' statuses itself: Workspace.page_statuses replaces it",
-}
+PENDING: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:
