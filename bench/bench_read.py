@@ -159,8 +159,8 @@ def _naive_peer(paths: list[Path]) -> tuple[int, list[str]]:
     from scanner import ingest
     from scanner.errors import SheetError
     from scanner.ocr import default_engine
-    from scanner.read import ReadSettings, _upright_with_grid
-    from scanner.roles import build_layout
+    from scanner.layout import find_layout
+    from scanner.read import ReadSettings
     from scanner.types import Role
 
     opened = triage(paths, ReadJob())
@@ -171,8 +171,8 @@ def _naive_peer(paths: list[Path]) -> tuple[int, list[str]]:
     for ref in refs:
         try:
             page = ingest.load_page(ref)
-            upright, masks, grid = _upright_with_grid(page, settings)
-            layout = build_layout(upright.gray, masks, grid, default_engine())
+            found = find_layout(page, settings=settings, engine=default_engine())
+            upright, layout = found.upright, found.layout
         except SheetError as exc:
             problems.append(f"{ref.file_name}: {exc.status.value}: {exc}")
             continue
@@ -281,7 +281,7 @@ def report(measures: list[Measure], pages_asked: int) -> str:
              "labels) with every OCR call made by `pytesseract`, one `tesseract` process per call; the tool's "
              "speed-up over it is the in-process engine, not less work.",
              "- Naive peer: what a tutorial-level tool does. It levels the page and finds the table with this tool's "
-             "own code (`_upright_with_grid`, `build_layout`; the header labels read in process, which makes the "
+             "own code (`scanner.layout.find_layout`; the header labels read in process, which makes the "
              "peer faster, not slower), then per line makes exactly one `pytesseract.image_to_string(crop, "
              "config=\"--psm 7\")` call on the raw name cell (no cleaning, no second read, no confidence) and calls "
              f"the line signed when more than {PEER_SIGNED_SHARE:.1%} of its signature cell (border trimmed) is darker "

@@ -67,6 +67,9 @@ def worker_pool(workers: int, context: BaseContext | None = None) -> ProcessPool
 
 
 def init_worker(owner: PoolOwner | None = None) -> None:
+    # Ctrl-C reaches the whole foreground process group. The parent decides what an interrupt means (keep what
+    # is saved, stop the pool); a worker that took it too would die mid-page and print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_omp_threads(force=True)
     if owner is not None:
         _die_with_parent(owner)

@@ -24,14 +24,13 @@ from scanner.context import PageContext
 from scanner.debug import DebugWriter
 from scanner.errors import PageTimedOut, SetupError, SheetError
 from scanner.fields import FieldReader, Recognizer, TesseractFieldReader, field_reader
-from scanner.grid import Grid, Masks
 from scanner.ink import find_ink
-from scanner.layout import PageLayout, find_layout, upright_table
+from scanner.layout import PageLayout, find_layout
 from scanner.lines import decide_status, read_lines, review_reasons
 from scanner.ocr import OcrEngine, default_engine
 from scanner.settings import ReadSettings
 from scanner.types import (
-    TEXT_ROLES, Box, LineCrops, LineReading, Page, PageRef, PageResult, PageStatus, Role, SheetLayout, UprightPage,
+    TEXT_ROLES, Box, LineCrops, LineReading, Page, PageRef, PageResult, PageStatus, Role, SheetLayout,
 )
 
 # Callers import these from here: the entry points keep their home while the stages live in their own modules.
@@ -117,12 +116,6 @@ def _page_result(found: PageLayout, context: PageContext, readings: tuple[LineRe
     crops = line_crops(context.gray, layout) if context.settings.keep_crops else ()
     return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
                       orientation=found.upright.quarter_turns * 90, skew_deg=found.upright.skew_deg, crops=crops)
-
-
-def _upright_with_grid(page: Page, settings: ReadSettings) -> tuple[UprightPage, Masks, Grid]:
-    """Kept for bench/bench_read.py (not this package's file): new code calls layout.upright_table."""
-    found = upright_table(page, settings=settings)
-    return found.upright, found.table.masks, found.table.grid
 
 
 def _with_seconds(result: PageResult, seconds: float) -> PageResult:
