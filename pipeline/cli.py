@@ -328,13 +328,18 @@ def form_detect(
     output: Annotated[Path, typer.Option("-o", "--output", help="Form file (TOML) to write.")] = Path("form.toml"),
     page: Annotated[int, typer.Option("--page", min=1, help="Which page of the file holds the blank sheet.")] = 1,
 ) -> None:
-    """Propose an editable form (TOML) from one blank sheet."""
+    """Propose an editable form (TOML) from one blank sheet, and keep the sheet beside it (OUTPUT with .png).
+
+    Pages read with the form are lined up with that blank sheet and its print (labels, rules, line numbers)
+    never counts as writing."""
     from pipeline.forms import detect_form
 
+    template = output.with_suffix(".png")
+    output.parent.mkdir(parents=True, exist_ok=True)
     with _exits_on_error():  # a blank sheet that cannot be read: nothing was (exit 4)
-        text = detect_form(blank_sheet, page=page)
+        text = detect_form(blank_sheet, page=page, template=template)
     output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output}: check the roles and boxes, then pass it as --form")
+    typer.echo(f"wrote {output} and its blank sheet {template.name}: check the roles and boxes, then pass it as --form")
 
 
 @app.command("eval")

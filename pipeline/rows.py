@@ -32,13 +32,18 @@ def rows_frame(pages: tuple[PageResult, ...]) -> pd.DataFrame:
 
 
 def pages_frame(pages: tuple[PageResult, ...]) -> pd.DataFrame:
-    records = [
-        {"file": p.ref.file_name, "page": p.ref.page or "", "status": p.status.value, "lines": len(p.lines),
-         "seconds": p.seconds, "orientation": p.orientation if p.status is PageStatus.OK else "",
-         "skew_deg": p.skew_deg if p.status is PageStatus.OK else "", "message": p.message}
-        for p in pages
-    ]
-    return pd.DataFrame.from_records(records, columns=PAGE_COLUMNS)
+    """One row per page; a `registration` column (the share of the form's print found on the page, 0 when it
+    did not line up) when pages were read with a form that has a blank sheet."""
+    registered = any(p.registration is not None for p in pages)
+    records = []
+    for p in pages:
+        record = {"file": p.ref.file_name, "page": p.ref.page or "", "status": p.status.value, "lines": len(p.lines),
+                  "seconds": p.seconds, "orientation": p.orientation if p.status is PageStatus.OK else "",
+                  "skew_deg": p.skew_deg if p.status is PageStatus.OK else "", "message": p.message}
+        if registered:
+            record["registration"] = "" if p.registration is None else f"{p.registration:.3f}"
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=PAGE_COLUMNS + (["registration"] if registered else []))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -17,7 +17,7 @@ rows = [0.0, 1.0]                        # the part of the line's height (sub-ce
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,9 @@ class Form:
     table: tuple[float, float, float, float]
     line_bounds: tuple[float, ...]
     fields: tuple[FormField, ...]
+    # The blank sheet this form was made from (upright, at the working scale): pages are registered to it and
+    # its print is dropped out of their ink. None for a form written by hand or made before templates.
+    template: Path | None = None
 
     def fit(self, shape: tuple[int, ...], masks: Masks, *, settings: LayoutSettings = _DEFAULT,
             unit: float = WORK_UNIT) -> SheetLayout:
@@ -82,13 +85,42 @@ def _snap(expected: np.ndarray, found: np.ndarray, *, tolerance: float) -> np.nd
     return slope * expected + offset
 
 
-def form_from_layout(layout: SheetLayout, shape: tuple[int, ...], name: str) -> Form:
+def form_on_page(form: Form, homography: np.ndarray, template_shape: tuple[int, ...], page_shape: tuple[int, ...]
+                 ) -> Form:
+    """The form's fractions carried from its blank sheet's frame onto a registered page's frame.
+
+    `homography` maps page pixels to the sheet's. After leveling, what is left of it is a shift, a scale and a
+    little perspective, so x positions are carried along the table's middle row and y positions along its
+    middle column; the fit then snaps lines to the page's own rules as for any form."""
+    to_page = np.linalg.inv(homography)
+    sheet_h, sheet_w = template_shape[:2]
+    page_h, page_w = page_shape[:2]
+    mid_x = (form.table[0] + form.table[2]) / 2 * sheet_w
+    mid_y = (form.table[1] + form.table[3]) / 2 * sheet_h
+
+    def x(fraction: float) -> float:
+        return _apply(to_page, fraction * sheet_w, mid_y)[0] / page_w
+
+    def y(fraction: float) -> float:
+        return _apply(to_page, mid_x, fraction * sheet_h)[1] / page_h
+
+    fields = tuple(replace(f, x0=x(f.x0), x1=x(f.x1)) for f in form.fields)
+    table = (x(form.table[0]), y(form.table[1]), x(form.table[2]), y(form.table[3]))
+    return replace(form, table=table, line_bounds=tuple(y(b) for b in form.line_bounds), fields=fields)
+
+
+def _apply(homography: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    px, py, w = homography @ np.array([x, y, 1.0])
+    return float(px / w), float(py / w)
+
+
+def form_from_layout(layout: SheetLayout, shape: tuple[int, ...], name: str, template: Path | None = None) -> Form:
     """Express a detected layout in page-relative units."""
     height, width = shape[:2]
     bounds = [layout.lines[0].y0 / height] + [ln.y1 / height for ln in layout.lines]
     fields = tuple(FormField(f.role, f.x0 / width, f.x1 / width, f.top, f.bottom) for f in layout.fields)
     t = layout.table
-    return Form(name, (t.x0 / width, t.y0 / height, t.x1 / width, t.y1 / height), tuple(bounds), fields)
+    return Form(name, (t.x0 / width, t.y0 / height, t.x1 / width, t.y1 / height), tuple(bounds), fields, template)
 
 
 def to_toml(form: Form) -> str:
@@ -96,6 +128,7 @@ def to_toml(form: Form) -> str:
     out = ["# Petition sheet layout. Units are fractions of the upright page (0..1).",
            "# Edit roles or boxes by hand; 'rows' splits a line into sub-cells (0 = top of the line, 1 = bottom).",
            "[form]", f'name = "{form.name}"', f"lines = {len(form.line_bounds) - 1}",
+           *([f'template = "{form.template.name}"  # the blank sheet, beside this file'] if form.template else []),
            f"table = [{', '.join(f'{v:.4f}' for v in form.table)}]",
            f"line_bounds = [{', '.join(f'{v:.4f}' for v in form.line_bounds)}]", ""]
     for f in form.fields:
@@ -115,11 +148,21 @@ def load_form(path: Path) -> Form:
                       float(f.get("rows", [0, 1])[1]))
             for f in data.get("fields", [])
         )
-        form = Form(str(meta.get("name", path.stem)), tuple(float(v) for v in meta["table"]), bounds, fields)
+        form = Form(str(meta.get("name", path.stem)), tuple(float(v) for v in meta["table"]), bounds, fields,
+                    _template_path(path, meta.get("template")))
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise FormError(f"form file {path} {_what_is_wrong(exc)}") from exc
     _check(form, path)
     return form
+
+
+def _template_path(form_path: Path, named: object) -> Path | None:
+    """The blank sheet's image a form names, beside the form file (a relative name) or anywhere (absolute)."""
+    if named is None:
+        return None
+    if not isinstance(named, str) or not named:
+        raise ValueError("template must be a file name")
+    return (form_path.parent / named).resolve()
 
 
 def _what_is_wrong(exc: Exception) -> str:
@@ -149,3 +192,6 @@ def _check(form: Form, path: Path) -> None:
     for f in form.fields:
         if not (0 <= f.x0 < f.x1 <= 1 and 0 <= f.top < f.bottom <= 1):
             raise FormError(f"{path}: field '{f.role.value}' has a box outside 0..1 or empty")
+    if form.template is not None and not form.template.is_file():
+        raise FormError(f"{path}: its blank sheet {form.template.name} is missing (keep it beside the form file, or "
+                        "remove the 'template' line to read without it)")

@@ -3,11 +3,12 @@ table found (or a form fitted) and its roles named, and the page's scale measure
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
 
 from scanner.debug import DebugWriter
 from scanner.errors import NoTableFound
-from scanner.form import Form
+from scanner.form import Form, form_on_page
 from scanner.grid import (
     Masks,
     NumberSide,
@@ -19,6 +20,7 @@ from scanner.grid import (
 )
 from scanner.normalize import half_turn, level, needs_half_turn, normalize
 from scanner.ocr import OcrEngine
+from scanner.register import Registration, Template, drop_print, labels_on_page, load_template, register
 from scanner.roles import build_layout
 from scanner.scale import WORK_UNIT, Scale
 from scanner.settings import LayoutSettings, ReadSettings
@@ -35,6 +37,7 @@ class PageLayout:
     masks: Masks
     layout: SheetLayout
     scale: Scale
+    registration: Registration | None = None  # with a form that has a blank sheet: how the page lined up
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,44 @@ def _table(upright: UprightPage, settings: LayoutSettings, debug: DebugWriter) -
 
 
 def _fit_form(page: Page, form: Form, settings: ReadSettings) -> PageLayout:
+    """A form's layout on the page: registered to its blank sheet when it has one, else snapped to the rules."""
+    if form.template is None:
+        return _snap_form(page, form, settings)
+    return _registered_form(page, form, settings)
+
+
+def _registered_form(page: Page, form: Form, settings: ReadSettings) -> PageLayout:
+    """The form placed on the page through its blank sheet, whose printed labels drop out of the page's ink.
+
+    The page is never resampled (its pixels are read as scanned): the form's boxes and the sheet's labels are
+    carried onto it instead. A page that does not line up is read as a form without a blank sheet is, and
+    says so: its lines all go to review (NOT_REGISTERED), never a silently wrong reading.
+    """
+    template = load_template(form.template)
+    upright, masks, fit = _register_upright(level(page, settings=settings.normalize), template, settings)
+    if not fit.ok:
+        return replace(_snap_form(page, form, settings), registration=fit)
+    printed = labels_on_page(template, fit.homography, upright.gray.shape)
+    masks = replace(masks, ink=drop_print(masks.ink, printed), faint=drop_print(masks.faint, printed))
+    placed = form_on_page(form, fit.homography, template.shape, upright.gray.shape)
+    layout = placed.fit(upright.gray.shape, masks, settings=settings.layout, unit=WORK_UNIT)
+    return PageLayout(upright, masks, layout, Scale.of_layout(layout, unit=WORK_UNIT), fit)
+
+
+def _register_upright(leveled: UprightPage, template: Template, settings: ReadSettings
+                      ) -> tuple[UprightPage, Masks, Registration]:
+    """Register the leveled page; one that fits only turned upside down (features match at any rotation) is
+    turned and registered again, so the page it returns is upright."""
+    masks = ruling_masks(leveled.gray, settings=settings.layout, unit=WORK_UNIT)
+    fit = register(leveled.gray, masks.ink > 0, template)
+    if not (fit.ok and fit.homography[0, 0] < 0 and fit.homography[1, 1] < 0):
+        return leveled, masks, fit
+    turned = half_turn(leveled)
+    masks = ruling_masks(turned.gray, settings=settings.layout, unit=WORK_UNIT)
+    return turned, masks, register(turned.gray, masks.ink > 0, template)
+
+
+def _snap_form(page: Page, form: Form, settings: ReadSettings) -> PageLayout:
     """A form file's layout snapped to the page's rules; up and down from Tesseract (there is no grid to ask)."""
     upright = normalize(page, settings=settings.normalize)
     masks = ruling_masks(upright.gray, settings=settings.layout, unit=WORK_UNIT)

@@ -30,7 +30,8 @@ from scanner.lines import decide_status, read_lines, review_reasons
 from scanner.ocr import OcrEngine, default_engine
 from scanner.settings import ReadSettings
 from scanner.types import (
-    TEXT_ROLES, Box, LineCrops, LineReading, Page, PageRef, PageResult, PageStatus, Role, SheetLayout,
+    TEXT_ROLES, Box, LineCrops, LineReading, Page, PageRef, PageResult, PageStatus, ReviewReason, Role,
+    SheetLayout,
 )
 
 # Callers import these from here: the entry points keep their home while the stages live in their own modules.
@@ -106,16 +107,26 @@ def read_page(page: Page, *, settings: ReadSettings, form=None, debug: DebugWrit
     debug.layout(context.gray, context.layout)
     ink = find_ink(context)
     readings = read_lines(context, ink)
+    if found.registration is not None and not found.registration.ok:
+        readings = tuple(_to_review(reading, ReviewReason.NOT_REGISTERED) for reading in readings)
     debug.verdicts(context.gray, context.layout, readings)
     return _page_result(found, context, readings)
 
 
+def _to_review(reading: LineReading, reason: ReviewReason) -> LineReading:
+    return dataclasses.replace(reading, needs_review=True, review_reasons=(*reading.review_reasons, reason))
+
+
 def _page_result(found: PageLayout, context: PageContext, readings: tuple[LineReading, ...]) -> PageResult:
-    page, layout = found.upright.page, context.layout
+    page, layout, registration = found.upright.page, context.layout, found.registration
     roles = tuple(dict.fromkeys(f.role for f in layout.fields if f.role in TEXT_ROLES))
     crops = line_crops(context.gray, layout) if context.settings.keep_crops else ()
-    return PageResult(page.ref, PageStatus.OK, "", page.sha256, readings, roles,
-                      orientation=found.upright.quarter_turns * 90, skew_deg=found.upright.skew_deg, crops=crops)
+    message = "" if registration is None or registration.ok else (
+        f"{page.ref.file_name} page {page.ref.page}: not lined up with the form's blank sheet "
+        f"({registration.message}); every line goes to review. Is this page from another form?")
+    return PageResult(page.ref, PageStatus.OK, message, page.sha256, readings, roles,
+                      orientation=found.upright.quarter_turns * 90, skew_deg=found.upright.skew_deg, crops=crops,
+                      registration=None if registration is None else registration.quality)
 
 
 def _with_seconds(result: PageResult, seconds: float) -> PageResult:

@@ -14,9 +14,15 @@ page for features, matching and the fit together).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from scanner.errors import SheetError
+from scanner.grid import ruling_masks
+from scanner.normalize import WORK_SHORT_SIDE
 
 # The width, in pixels, at which features are found and matched (a third of the working short side).
 MATCH_WIDTH = 600
@@ -49,7 +55,11 @@ class Template:
     """The blank sheet: its gray image at the working scale, its printed ink, and its features (found once)."""
 
     gray: np.ndarray
-    print_mask: np.ndarray
+    print_mask: np.ndarray  # everything printed: the fit is checked on it
+    # What is printed apart from the ruling: labels, headings, line numbers. Only this drops out of a page's
+    # ink; rules are left to the ink stage, which keeps the writing that touches them (the foot of an E on a
+    # line's rule), where a blanket dropout would erase it.
+    label_mask: np.ndarray
     keypoints: tuple = field(repr=False)
     descriptors: np.ndarray | None = field(repr=False)
 
@@ -75,11 +85,59 @@ class Registration:
         return round(self.print_overlap, 3) if self.ok else 0.0
 
 
-def make_template(gray: np.ndarray, print_mask: np.ndarray) -> Template:
-    """A template from the upright blank sheet and its ink mask (print and ruling)."""
+class TemplateUnreadable(SheetError):
+    advice = "make the form again with 'petition form detect' from a blank sheet"
+
+
+def load_template(path: Path) -> Template:
+    """The blank sheet a form names, read once per process (and again only when the file changes)."""
+    stat = path.stat()
+    return _load_template(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def save_template(gray: np.ndarray, path: Path) -> None:
+    """Write the upright blank sheet (PNG: lossless, so its print is exactly what pages are compared with)."""
+    if not cv2.imwrite(str(path), gray):
+        raise OSError(f"could not write {path}")
+
+
+@lru_cache(maxsize=4)
+def _load_template(path: str, _mtime_ns: int, _size: int) -> Template:
+    gray = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        raise TemplateUnreadable(f"the form's blank sheet {Path(path).name} cannot be read as an image")
+    short = min(gray.shape[:2])
+    if short != WORK_SHORT_SIDE:  # pages are compared at the working scale, whatever size the sheet was saved at
+        factor = WORK_SHORT_SIDE / short
+        gray = cv2.resize(gray, None, fx=factor, fy=factor,
+                          interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    # The faint mask: pale print and the grey edge of every printed stroke are print too, and must drop out.
+    printed = ruling_masks(gray).faint > 0
+    return make_template(gray, printed, ruling=_long_rules(printed))
+
+
+def _long_rules(printed: np.ndarray) -> np.ndarray:
+    """The sheet's rules: printed runs far longer than any letter. Across, an eighth of the page (a label's
+    underline is shorter, and drops out with its label); down, a fortieth of the page's height, longer than
+    the tallest printed digit or capital and shorter than the shortest cell divider."""
+    height, width = printed.shape
+    mask = printed.astype(np.uint8)
+    across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(3, width // 8)), np.uint8))
+    down = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((max(3, height // 40), 1), np.uint8))
+    return (across | down) > 0
+
+
+def make_template(gray: np.ndarray, print_mask: np.ndarray, *, ruling: np.ndarray | None = None,
+                  settings: RegistrationSettings = RegistrationSettings()) -> Template:
+    """A template from the upright blank sheet, its printed ink, and (optionally) which of it is ruling."""
     small, _ = _match_scale(gray)
     keypoints, descriptors = _orb().detectAndCompute(small, None)
-    return Template(gray, print_mask.astype(bool), tuple(keypoints), descriptors)
+    printed = print_mask.astype(bool)
+    labels = printed
+    if ruling is not None:  # a rule's grey edge is ruling too: grown by the tolerance before it is taken out
+        radius = max(1, round(settings.tolerance * gray.shape[1]))
+        labels = printed & ~(cv2.dilate(ruling.astype(np.uint8), _disk(radius)) > 0)
+    return Template(gray, printed, labels, tuple(keypoints), descriptors)
 
 
 def register(gray: np.ndarray, ink: np.ndarray, template: Template,
@@ -114,15 +172,22 @@ def print_overlap(page_ink: np.ndarray, template: Template, settings: Registrati
     return float((near & printed).sum() / printed.sum())
 
 
-def drop_print(ink: np.ndarray, template: Template, settings: RegistrationSettings = RegistrationSettings()
-               ) -> np.ndarray:
-    """The page's ink (in the template's frame) without the template's print, grown by the tolerance.
+def labels_on_page(template: Template, homography: np.ndarray, shape: tuple[int, ...],
+                   settings: RegistrationSettings = RegistrationSettings()) -> np.ndarray:
+    """The template's printed labels in the page's own frame (the page is never resampled: its pixels are
+    read as scanned), grown by the registration tolerance."""
+    height, width = shape[:2]
+    placed = cv2.warpPerspective(template.label_mask.astype(np.uint8), np.linalg.inv(homography), (width, height),
+                                 flags=cv2.INTER_NEAREST, borderValue=0)
+    return cv2.dilate(placed, _disk(_tolerance_px(template, settings))) > 0
 
-    Writing that crosses a label or a rule loses the pixels it shares with them, as it does when ruling is
-    removed: a stroke keeps its length elsewhere, and a label alone leaves nothing, so a blank line stays blank.
-    """
-    grown = cv2.dilate(template.print_mask.astype(np.uint8), _disk(_tolerance_px(template, settings))) > 0
-    return ink & ~grown
+
+def drop_print(ink: np.ndarray, printed: np.ndarray) -> np.ndarray:
+    """The page's ink without the printed labels placed on it (`labels_on_page`).
+
+    Writing that crosses a label loses the pixels it shares with it, as it does where ruling is removed: a
+    stroke keeps its length elsewhere, and a label alone leaves nothing, so a blank line stays blank."""
+    return np.where(printed, 0, ink).astype(ink.dtype)
 
 
 def _fit(gray: np.ndarray, template: Template, settings: RegistrationSettings

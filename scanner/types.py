@@ -50,6 +50,7 @@ class ReviewReason(str, enum.Enum):
     SIGNATURE_WITHOUT_NAME = "SIGNATURE_WITHOUT_NAME"
     STRUCK = "STRUCK"
     LAYOUT_GUESSED = "LAYOUT_GUESSED"
+    NOT_REGISTERED = "NOT_REGISTERED"  # the page did not line up with its form's blank sheet
 
 
 class PageStatus(str, enum.Enum):
@@ -222,3 +223,5 @@ class PageResult:
     orientation: int = 0
     skew_deg: float = 0.0
     crops: tuple[LineCrops, ...] = ()  # one per line, only when asked for (ReadSettings.keep_crops)
+    # With a form that has a blank sheet: the share of its print found on this page (0 when it did not line up)
+    registration: float | None = None

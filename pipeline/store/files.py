@@ -84,13 +84,13 @@ def save_page(workspace: Workspace, file_sha256: str, result: PageResult, crops:
     """The page's row (replacing an older reading of it) and its lines; in the caller's transaction."""
     page_id = workspace.db.execute(
         "INSERT INTO pages (file_sha256, page_no, page_sha256, status, message, pipeline_version, seconds,"
-        " orientation, skew_deg, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " orientation, skew_deg, read_at, registration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (file_sha256, page_no) DO UPDATE SET page_sha256 = excluded.page_sha256,"
         " status = excluded.status, message = excluded.message, pipeline_version = excluded.pipeline_version,"
         " seconds = excluded.seconds, orientation = excluded.orientation, skew_deg = excluded.skew_deg,"
-        " read_at = excluded.read_at RETURNING id",
+        " read_at = excluded.read_at, registration = excluded.registration RETURNING id",
         (file_sha256, result.ref.page, result.sha256, result.status.value, result.message, version,
-         result.seconds, result.orientation, result.skew_deg, now())).fetchone()[0]
+         result.seconds, result.orientation, result.skew_deg, now(), result.registration)).fetchone()[0]
     workspace.db.execute("DELETE FROM lines WHERE page_id = ?", (page_id,))
     workspace.db.executemany(
         "INSERT INTO lines (page_id, line_no, status, name, name_confidence, needs_review, review_reasons,"

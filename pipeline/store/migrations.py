@@ -172,5 +172,10 @@ CREATE VIEW effective_lines AS SELECT
 FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256;
 """
 
-MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES)
+# 7: how a page read with a form's blank sheet lined up with it (the share of the sheet's print found on the page,
+# 0 when it did not line up; NULL when no blank sheet was used)
+_REGISTRATION = "ALTER TABLE pages ADD COLUMN registration REAL;"
+
+MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
+                               _REGISTRATION)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -124,6 +124,7 @@ def test_form_detect_then_read_with_form_matches_auto(tmp_path, sheets):
     blank_form("seed")[0].save(blank, dpi=(DPI, DPI))
     form = tmp_path / "seed.toml"
     assert _invoke("form", "detect", str(blank), "-o", str(form)).exit_code == 0
+    assert (tmp_path / "seed.png").is_file() and 'template = "seed.png"' in form.read_text(encoding="utf-8")
     filled = tmp_path / "filled.png"
     sheets.sheet("seed", 2)[0].save(filled, dpi=(DPI, DPI))
     auto, forms = tmp_path / "auto" / "rows.csv", tmp_path / "form" / "rows.csv"
@@ -132,6 +133,8 @@ def test_form_detect_then_read_with_form_matches_auto(tmp_path, sheets):
     auto_rows, form_rows = _csv(auto), _csv(forms)
     assert len(form_rows) == len(auto_rows) == 15
     assert [r["status"] for r in form_rows] == [r["status"] for r in auto_rows]
+    # The page lined up with the blank sheet form detect kept (pages.csv says how well).
+    assert float(_csv(forms.with_name("pages.csv"))[0]["registration"]) > 0.9
 
 
 def test_form_detect_on_page_without_table_fails(bad_dir, tmp_path):
