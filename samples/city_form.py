@@ -30,6 +30,7 @@ import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Sequence
 
 from PIL import Image, ImageDraw
@@ -37,6 +38,9 @@ from PIL import Image, ImageDraw
 if __package__ in (None, ""):
     # Run as `python samples/city_form.py`: make the repo root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+if TYPE_CHECKING:  # the reader's form type; only form_file needs the scanner, and imports it itself
+    from scanner.form import Form
 
 from samples import handwriting as hw  # noqa: E402
 from samples import render  # noqa: E402
@@ -286,6 +290,31 @@ def city_form_layout(dpi: int = 200) -> CityForm:
 
 
 # ---------------------------------------------------------------- writers
+
+
+def form_file(template: Path | None, dpi: int = 200) -> Form:
+    """The form file for this sheet, from the cells it was drawn with (what a corrected `form detect` gives);
+    `template` is its blank sheet's image, if any."""
+    from scanner.form import Form, FormField  # the reader's own type: only this function needs the scanner
+    from scanner.types import Role
+
+    drawn = city_form_layout(dpi)
+    width, height = blank_form(dpi).size
+    first = drawn.lines[0]
+    line_h = first.box.h
+
+    def field(role: Role, cell: str, *, whole_line: bool = False) -> FormField:
+        box = first.cells[cell]
+        top, bottom = (0.0, 1.0) if whole_line else ((box.y0 - first.box.y0) / line_h, (box.y1 - first.box.y0) / line_h)
+        return FormField(role, box.x0 / width, box.x1 / width, round(top, 3), round(bottom, 3))
+
+    fields = (field(Role.LINE_NUMBER, "number"), field(Role.SIGNATURE, "signature"), field(Role.ADDRESS, "address"),
+              field(Role.NAME, "name", whole_line=True), field(Role.DATE, "date"), field(Role.WARD, "ward"))
+    bounds = (first.box.y0 / height, *(line.box.y1 / height for line in drawn.lines))
+    table = drawn.table
+    return Form("city", (table.x0 / width, table.y0 / height, table.x1 / width, table.y1 / height), bounds, fields,
+                template)
+
 
 
 @dataclass

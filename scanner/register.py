@@ -216,7 +216,7 @@ def _fit(gray: np.ndarray, template: Template, settings: RegistrationSettings
                                      settings.ransac_tolerance * MATCH_WIDTH / 2)
     if fine is not None and fine_inliers > inliers:
         coarse, inliers = fine, fine_inliers
-    _, template_scale = _match_scale(template.gray)
+    template_scale = MATCH_WIDTH / template.shape[1]
     # The fit is between the reduced images: page pixels shrink by `scale`, template pixels grow back.
     full = np.diag([1 / template_scale, 1 / template_scale, 1.0]) @ coarse @ np.diag([scale, scale, 1.0])
     return full, len(good), inliers
@@ -238,17 +238,21 @@ def _guided_pairs(page_points: np.ndarray, page_descriptors: np.ndarray, templat
                   template_descriptors: np.ndarray, homography: np.ndarray) -> list[tuple[int, int]]:
     """For each page feature, the most similar template feature within GUIDE_RADIUS of where the fit puts it."""
     projected = cv2.perspectiveTransform(page_points[None], homography)[0]
-    distance = np.linalg.norm(projected[:, None, :] - template_points[None, :, :], axis=2)
-    page_index, template_index = np.nonzero(distance < GUIDE_RADIUS)
+    # Squared distances through one matrix product (|p|^2 + |t|^2 - 2 p.t): a broadcast difference of two
+    # 1500-point sets costs ten times more.
+    squared = ((projected ** 2).sum(1)[:, None] + (template_points ** 2).sum(1)[None, :]
+               - 2.0 * projected @ template_points.T)
+    page_index, template_index = np.nonzero(squared < GUIDE_RADIUS ** 2)
     if page_index.size == 0:
         return []
     differing = np.unpackbits(page_descriptors[page_index] ^ template_descriptors[template_index], axis=1).sum(1)
     similar = differing < GUIDE_MAX_BITS
-    best: dict[int, tuple[int, int]] = {}
-    for page_i, template_i, bits in zip(page_index[similar], template_index[similar], differing[similar]):
-        if page_i not in best or bits < best[page_i][1]:
-            best[page_i] = (int(template_i), int(bits))
-    return [(int(page_i), template_i) for page_i, (template_i, _) in best.items()]
+    page_index, template_index, differing = page_index[similar], template_index[similar], differing[similar]
+    # The most similar partner of each page feature: sorted by feature then by differing bits, first of each.
+    order = np.lexsort((differing, page_index))
+    _, first = np.unique(page_index[order], return_index=True)
+    chosen = order[first]
+    return list(zip(page_index[chosen].tolist(), template_index[chosen].tolist()))
 
 
 def _match_scale(gray: np.ndarray) -> tuple[np.ndarray, float]:

@@ -13,31 +13,11 @@ from pipeline.forms import detect_form
 from pipeline.rows import pages_frame
 from samples import city_form, render
 from scanner import ingest
-from scanner.form import Form, FormError, FormField, load_form, to_toml
+from scanner.form import Form, FormError, load_form, to_toml
 from scanner.read import ReadSettings, read_file_page
-from scanner.types import LineStatus, PageResult, ReviewReason, Role
+from scanner.types import LineStatus, PageResult, ReviewReason
 
 DPI = 200
-
-
-def _form_of_the_rendered_sheet(template: Path) -> Form:
-    """The city form's true cells (from the renderer) as a form file would hold them, with its blank sheet."""
-    drawn = city_form.city_form_layout(DPI)
-    width, height = city_form.blank_form(DPI).size
-    first = drawn.lines[0]
-    line_h = first.box.h
-
-    def field(role: Role, cell: str, *, whole_line: bool = False) -> FormField:
-        box = first.cells[cell]
-        top, bottom = (0.0, 1.0) if whole_line else ((box.y0 - first.box.y0) / line_h, (box.y1 - first.box.y0) / line_h)
-        return FormField(role, box.x0 / width, box.x1 / width, round(top, 3), round(bottom, 3))
-
-    fields = (field(Role.LINE_NUMBER, "number"), field(Role.SIGNATURE, "signature"), field(Role.ADDRESS, "address"),
-              field(Role.NAME, "name", whole_line=True), field(Role.DATE, "date"), field(Role.WARD, "ward"))
-    bounds = (first.box.y0 / height, *(line.box.y1 / height for line in drawn.lines))
-    table = drawn.table
-    return Form("city", (table.x0 / width, table.y0 / height, table.x1 / width, table.y1 / height), bounds, fields,
-                template)
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +25,7 @@ def _form(folder: str) -> Form:
     blank = Path(folder) / "blank.png"
     city_form.blank_form(DPI).save(blank)
     detect_form(blank, template=Path(folder) / "city.png")  # the template is what form detect keeps
-    return _form_of_the_rendered_sheet(Path(folder) / "city.png")
+    return city_form.form_file(Path(folder) / "city.png")
 
 
 @pytest.fixture(scope="module")
