@@ -18,13 +18,15 @@ sys.path.insert(0, str(ROOT))
 
 from samples.handwriting import EVAL_FONTS, write_handwriting_eval_set  # noqa: E402
 from samples.render import write_eval_set  # noqa: E402
+from scanner.form import to_toml  # noqa: E402
 
 PETITION = Path(sys.executable).parent / "petition"
 
 
-def evaluate(folder: Path, rows: Path, *, by: str, recognizer: str = "pp-ocr") -> str:
+def evaluate(folder: Path, rows: Path, *, by: str, recognizer: str = "pp-ocr", form: Path | None = None) -> str:
     """Read the folder once with one recognizer, then score it overall, broken down, and its calibration."""
-    subprocess.run([str(PETITION), "read", str(folder), "-o", str(rows), "--workers", "2", "--recognizer", recognizer],
+    subprocess.run([str(PETITION), "read", str(folder), "-o", str(rows), "--workers", "2", "--recognizer", recognizer,
+                    *(["--form", str(form)] if form else [])],
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done = subprocess.run([str(PETITION), "eval", str(folder), "--rows", str(rows), "--by", by],
                           check=True, capture_output=True, text=True)
@@ -43,11 +45,31 @@ def side_by_side(folder: Path, work: Path, *, by: str) -> list[str]:
     return out
 
 
+def city_form(work: Path, sheets: int) -> list[str]:
+    """The government-style city form, read as a new user would first (auto layout) and then with its form file:
+    the sheet's true cells and its blank sheet (`samples.city_form.form_file`), as a corrected `form detect`
+    gives."""
+    from samples import city_form as city
+
+    folder = work / "city"
+    city.write_city_set(folder, sheets, seed=31)
+    template = work / "city-form.png"
+    city.blank_form(200).save(template)
+    form = work / "city-form.toml"
+    form.write_text(to_toml(city.form_file(template)), encoding="utf-8")
+    out = []
+    for label, used in (("automatic layout, no form", None), ("with its form file and blank sheet", form)):
+        figures = evaluate(folder, work / f"city-{'form' if used else 'auto'}" / "rows.csv", by="", form=used)
+        out += [f"### {label}", "", "```", figures, "```", ""]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-sheets", type=int, default=42)
     parser.add_argument("--test-sheets", type=int, default=60)
     parser.add_argument("--repeat-sheets", type=int, default=36)
+    parser.add_argument("--city-sheets", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "ACCURACY.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,6 +81,7 @@ def main() -> int:
         repeats = side_by_side(work / "test-repeats", work, by="")
         write_eval_set(work / "evalset", args.eval_sheets, seed=7)
         own_fonts = side_by_side(work / "evalset", work, by="name_font")
+        city = city_form(work, args.city_sheets)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     test_fonts = ", ".join(EVAL_FONTS["test"])
     calibration_fonts = ", ".join(EVAL_FONTS["calibration"])
@@ -85,7 +108,12 @@ def main() -> int:
         "## Committed samples (`samples/scans`, what `make demo` reads)", "", *samples,
         f"## The project's own fonts ({args.eval_sheets} sheets: every layout and the samples' name fonts; skew up",
         "to ±12°, quarter turns, noise, blur, shadow, phone photos; 200 and 300 dpi; `samples/render.py --eval`)", "",
-        *own_fonts])
+        *own_fonts,
+        f"## A government-style city petition ({args.city_sheets} sheets, `samples/city_form.py`: two of every five "
+        "blank copies; 200-dpi grey JPEG scans, skewed, struck lines, one phone photo)", "",
+        "Five lines a sheet, the left cell split into SIGNATURE and ADDRESS sub-rows, \"PRINTED NAME OF SIGNER\"",
+        "printed in every name cell, a summary box above and an affidavit below. The pp-ocr recognizer.", "",
+        *city])
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0

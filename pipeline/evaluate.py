@@ -11,6 +11,7 @@ import pandas as pd
 
 SIGNATURE_STATUSES = {"signed", "signature_only"}
 UNSEEN_NAME_STATUSES = ("blank", "signature_only")  # a written name on such a line was not seen as writing
+WRITTEN_STATUSES = ("signed", "name_only", "signature_only", "struck")  # what a blank line must never be called
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Scores:
     name_cer: float
     names_auto_accepted: int
     names_auto_accepted_exact: int
+    # Lines with nothing written (blank copies, unused lines): printed labels, rules and specks must stay blank.
+    blank_lines: int = 0
+    blank_kept_blank: int = 0
+    blank_called_written: int = 0  # called signed/name-only/signature-only/struck, or given a name
+    blank_called_written_silently: int = 0  # ... and not sent to review: the failure that costs a petition
 
     @property
     def signature_accuracy(self) -> float:
@@ -124,6 +130,8 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
     cer = [char_error_rate(r, t) for r, t in zip(named["name"], named["truth_name"])]
     accepted = named[(~named["needs_review"]) & (named["name"] != "")]
     accepted_exact = sum(same_name(r, t) for r, t in zip(accepted["name"], accepted["truth_name"]))
+    blank = found[found["truth_status"] == "blank"]
+    written = blank[blank["status"].isin(WRITTEN_STATUSES) | (blank["name"] != "")]
     return Scores(
         truth_lines=len(truth), lines_found=len(found), spurious_lines=spurious, automatic_lines=len(automatic),
         signature_correct_automatic=int(sig_ok.sum()),
@@ -134,6 +142,8 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
         names_exact=int(sum(exact)), names_exact_unaccented=int(sum(unaccented)),
         name_cer=float(sum(cer) / max(len(cer), 1)),
         names_auto_accepted=len(accepted), names_auto_accepted_exact=int(accepted_exact),
+        blank_lines=len(blank), blank_kept_blank=int((blank["status"] == "blank").sum()),
+        blank_called_written=len(written), blank_called_written_silently=int((~written["needs_review"]).sum()),
     )
 
 
@@ -153,6 +163,8 @@ def report(scores: Scores) -> str:
         f"name character error rate {s.name_cer:.3f}",
         f"auto-accept precision     {s.auto_accept_precision:.1%} ({s.names_auto_accepted_exact}/{s.names_auto_accepted})",
         f"auto-accept coverage      {s.auto_accept_coverage:.1%} of names",
+        f"blank lines kept blank    {s.blank_kept_blank / max(s.blank_lines, 1):.1%} ({s.blank_kept_blank}/{s.blank_lines}); "
+        f"called written {s.blank_called_written}, silently {s.blank_called_written_silently}",
     ])
 
 

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.evaluate import reliability
+from pipeline.evaluate import reliability, report, score
 from tests.support import SCANS
 
 
@@ -79,3 +79,17 @@ def test_names_seen_and_exact_with_accents_aside():
     assert (scores.names_seen, scores.names_exact, scores.names_exact_unaccented) == (3, 1, 2)
     assert "name seen as writing      75.0% (3/4)" in report(scores)
     assert "name exact, accents aside 50.0% (2/4)" in report(scores)
+
+
+def test_blank_lines_called_written_are_counted_and_the_silent_ones_apart():
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": [1, 2, 3, 4, 5], "truth_name": ["Ana Reyes", "", "", "", ""],
+                          "truth_status": ["signed", "blank", "blank", "blank", "blank"]})
+    read = pd.DataFrame({"file": "a.png", "page": "1", "line": ["1", "2", "3", "4", "5"],
+                         "status": ["signed", "blank", "signed", "uncertain", "blank"],
+                         "name": ["Ana Reyes", "", "", "", "PRINTED NAME"],
+                         "needs_review": ["false", "false", "false", "true", "true"]})
+    scores = score(read, truth)
+    assert (scores.blank_lines, scores.blank_kept_blank) == (4, 2)
+    # line 3 is called signed without review; line 5 has the printed label read as a name (sent to review)
+    assert (scores.blank_called_written, scores.blank_called_written_silently) == (2, 1)
+    assert "blank lines kept blank    50.0% (2/4); called written 2, silently 1" in report(scores)
