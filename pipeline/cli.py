@@ -29,6 +29,8 @@ RecognizerOption = Annotated[str, typer.Option(
     "--recognizer", help="What reads handwriting: pp-ocr (handwriting models, default) or tesseract (first version).")]
 
 FormOption = Annotated[Optional[Path], typer.Option("--form", help="Form file (TOML) to use instead of auto-detection.")]
+FormRefOption = Annotated[Optional[str], typer.Option("--form", help="Form file (TOML), or the name of a form stored"
+                                                      " in the workspace (form add); an existing file wins.")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")]
 DpiOption = Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")]
 TimeoutOption = Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")]
@@ -84,7 +86,7 @@ WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Worksp
 def add(
     scans: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files, or folders of them.")],
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
-    form: FormOption = None,
+    form: FormRefOption = None,
     workers: WorkersOption = ReadJob.workers,
     dpi: DpiOption = ReadJob.pdf_dpi,
     page_timeout: TimeoutOption = ReadJob.PAGE_TIMEOUT_S,
@@ -98,10 +100,11 @@ def add(
     from pipeline.store import Workspace
 
     limit_omp_threads()
-    job = _job(ReadJob(workers=workers, pdf_dpi=dpi), recognizer=recognizer, form=form, keep_crops=True,
+    job = _job(ReadJob(workers=workers, pdf_dpi=dpi), recognizer=recognizer, keep_crops=True,
                page_timeout_s=page_timeout, accept_name_confidence=accept_names_at)
     with _exits_on_error():
         store = Workspace.open(workspace)
+    job = replace(job, form=_form_file_or_name(form, store)) if form is not None else job
     # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
     with _interruptible(ADD_CONTINUES), closing(store), _progress_bar() as tick:
         report = run(scans, job, WorkspaceSink(store), progress=tick)
@@ -275,6 +278,22 @@ def _load_form(path: Path | None):
         raise typer.Exit(EXIT_USAGE) from exc
 
 
+def _form_file_or_name(value: str, store):
+    """`add --form`: an existing file is a form file; anything else names a form stored in the workspace."""
+    from pipeline.forms import load_named_form
+    from pipeline.store import WorkspaceError
+    from scanner.errors import SheetError
+
+    if Path(value).is_file():
+        return _load_form(Path(value))
+    try:
+        return load_named_form(store, value)
+    except (WorkspaceError, SheetError) as exc:  # unknown name, or a stored form that no longer loads: usage
+        store.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
 def _open_existing(workspace: Path):
     from pipeline.store import Workspace
 
@@ -340,6 +359,57 @@ def form_detect(
         text = detect_form(blank_sheet, page=page, template=template)
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output} and its blank sheet {template.name}: check the roles and boxes, then pass it as --form")
+
+
+FormNameArgument = Annotated[str, typer.Argument(help="The form's name: letters, digits, '-' or '_' (at most 60).")]
+
+
+@form_app.command("add")
+def form_add(
+    name: FormNameArgument,
+    blank_sheet: Annotated[Path, typer.Argument(help="A scan of one blank (unsigned) sheet.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    page: Annotated[int, typer.Option("--page", min=1, help="Which page of the file holds the blank sheet.")] = 1,
+) -> None:
+    """Detect the form of a blank sheet and keep it in the workspace under NAME (then: add --form NAME)."""
+    from pipeline.forms import add_named_form, command_user
+    from pipeline.store import Workspace
+
+    with _exits_on_error():
+        with closing(Workspace.open(workspace)) as store:
+            stored = add_named_form(store, name, blank_sheet, page=page, created_by=command_user())
+    typer.echo(f"stored form {name} as {stored} with its blank sheet {stored.with_suffix('.png').name}: check the"
+               f" roles and boxes there; to change them, edit a copy and run 'petition form save {name} COPY'")
+
+
+@form_app.command("save")
+def form_save(
+    name: FormNameArgument,
+    form_file: Annotated[Path, typer.Argument(help="A form file (TOML), e.g. one written by form detect and edited.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Keep a form file and the blank sheet it names in the workspace under NAME (replacing a form of that name)."""
+    from pipeline.forms import command_user, save_named_form
+    from pipeline.store import Workspace
+
+    with _exits_on_error():
+        with closing(Workspace.open(workspace)) as store:
+            stored = save_named_form(store, name, form_file, created_by=command_user())
+    typer.echo(f"stored form {name} as {stored}")
+
+
+@form_app.command("list")
+def form_list(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """The workspace's stored forms: name, lines, roles, whether it has its blank sheet."""
+    from pipeline.forms import describe, named_forms
+
+    store = _open_existing(workspace)
+    with _exits_on_error(), closing(store):
+        stored = named_forms(store)
+    if not stored:
+        typer.echo("no stored forms; add one with 'petition form add NAME BLANK_SHEET'")
+    for f in stored:
+        typer.echo(describe(f))
 
 
 @app.command("eval")

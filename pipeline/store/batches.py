@@ -21,6 +21,7 @@ class StoredBatch:
     pages_done: int
     pages_total: int
     message: str
+    form: str | None  # the stored form it is read with; None: the automatic layout
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class UploadedFile:
     sha256: str
 
 
-def insert_batch(workspace: Workspace, created_by: str, files: Sequence[UploadedFile]) -> int:
-    """A queued batch of these files; its id. In the caller's transaction."""
-    batch_id = int(workspace.db.execute("INSERT INTO review_batches (created_by, created_at, state)"
-                                        " VALUES (?, ?, 'queued') RETURNING id", (created_by, now())).fetchone()[0])
+def insert_batch(workspace: Workspace, created_by: str, files: Sequence[UploadedFile], *, form: str | None = None
+                 ) -> int:
+    """A queued batch of these files, read with the stored form `form` (None: automatic); its id. In the caller's
+    transaction."""
+    batch_id = int(workspace.db.execute("INSERT INTO review_batches (created_by, created_at, state, form)"
+                                        " VALUES (?, ?, 'queued', ?) RETURNING id",
+                                        (created_by, now(), form)).fetchone()[0])
     workspace.db.executemany("INSERT INTO review_batch_files (batch_id, name, sha256, size) VALUES (?, ?, ?, ?)",
                              [(batch_id, f.name, f.sha256, f.size) for f in files])
     return batch_id
@@ -66,9 +70,15 @@ def file_names(workspace: Workspace, batch_id: int) -> list[str]:
     return [r[0] for r in workspace.db.execute("SELECT name FROM review_batch_files WHERE batch_id = ?", (batch_id,))]
 
 
+def batch_form(workspace: Workspace, batch_id: int) -> str | None:
+    """The stored form a batch is read with; None: the automatic layout."""
+    row = workspace.db.execute("SELECT form FROM review_batches WHERE id = ?", (batch_id,)).fetchone()
+    return row[0] if row else None
+
+
 def all_batches(workspace: Workspace) -> list[StoredBatch]:
     """Every batch, newest first."""
-    rows = workspace.db.execute("SELECT id, created_by, created_at, state, pages_done, pages_total, message"
+    rows = workspace.db.execute("SELECT id, created_by, created_at, state, pages_done, pages_total, message, form"
                                 " FROM review_batches ORDER BY id DESC").fetchall()
     return [StoredBatch(*row) for row in rows]
 

@@ -176,6 +176,14 @@ FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_
 # 0 when it did not line up; NULL when no blank sheet was used)
 _REGISTRATION = "ALTER TABLE pages ADD COLUMN registration REAL;"
 
+# 8: named forms kept in the workspace (their files in forms/, <name>.toml and its blank sheet <name>.png; the
+# hash says which text was stored), and the form an upload batch is read with (NULL: the automatic layout)
+_FORMS = """
+CREATE TABLE forms (name TEXT PRIMARY KEY, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+    sha256 TEXT NOT NULL);
+ALTER TABLE review_batches ADD COLUMN form TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
-                               _REGISTRATION)
+                               _REGISTRATION, _FORMS)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,127 @@
+"""Named forms kept in a workspace: `form add`, `form save`, `form list` and `add --form NAME`, through the real CLI
+on a real SQLite workspace; the city petition's blank sheet (samples/city_form.py) is the form."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import EXIT_OK, EXIT_USAGE, app
+from pipeline.forms import FormNameError, check_name
+from pipeline.store import Workspace
+from pipeline.store.forms import all_forms
+from samples.city_form import blank_form, render_city_sheet
+from tests.support import DPI
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> Path:
+    """A workspace holding the city form under the name 'city', stored from its blank sheet by `form add`."""
+    folder = tmp_path_factory.mktemp("named-forms")
+    blank = folder / "blank.png"
+    blank_form(DPI).save(blank, dpi=(DPI, DPI))
+    result = _invoke("form", "add", "city", blank, "--workspace", folder / "ws")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "forms/city.toml" in result.output and "form save city" in result.output
+    return folder / "ws"
+
+
+@pytest.fixture
+def workspace(stored, tmp_path) -> Path:
+    return Path(shutil.copytree(stored, tmp_path / "ws"))
+
+
+@pytest.fixture
+def blank_page(tmp_path) -> Path:
+    path = tmp_path / "blank-copy.png"
+    render_city_sheet(seed=4, blank=True)[0].save(path, dpi=(DPI, DPI))
+    return path
+
+
+def test_form_add_stores_the_form_and_its_blank_sheet_and_list_shows_it(stored):
+    toml = stored / "forms" / "city.toml"
+    assert (stored / "forms" / "city.png").is_file() and 'template = "city.png"' in toml.read_text(encoding="utf-8")
+    store = Workspace.open(stored, create=False)
+    try:
+        (row,) = all_forms(store)
+    finally:
+        store.close()
+    assert row.name == "city" and row.sha256 == hashlib.sha256(toml.read_bytes()).hexdigest()
+    listed = _invoke("form", "list", "--workspace", stored)
+    assert listed.exit_code == EXIT_OK
+    (line,) = listed.output.splitlines()
+    name, lines, roles, sheet = line.split("\t")
+    assert (name, lines, sheet) == ("city", "5 lines", "blank sheet")
+    assert {"name", "signature"} <= set(roles.split(", "))
+
+
+def test_add_with_a_stored_form_name_reads_with_it(workspace, blank_page):
+    result = _invoke("add", blank_page, "--workspace", workspace, "--form", "city")
+    assert result.exit_code == EXIT_OK, result.output
+    store = Workspace.open(workspace, create=False)
+    try:
+        statuses = [r[0] for r in store.db.execute("SELECT status FROM effective_lines ORDER BY line_no")]
+        (registration,) = store.db.execute("SELECT registration FROM pages").fetchone()
+    finally:
+        store.close()
+    assert statuses == ["blank"] * 5
+    # Read with the stored form's blank sheet: the page was lined up with it (NULL when no blank sheet is used).
+    assert registration is not None and registration > 0.9
+
+
+def test_add_with_an_unknown_form_name_exits_2_naming_the_known_forms(workspace, blank_page):
+    result = _invoke("add", blank_page, "--workspace", workspace, "--form", "county")
+    assert result.exit_code == EXIT_USAGE
+    assert "'county'" in result.output and "city" in result.output
+    store = Workspace.open(workspace, create=False)
+    try:
+        assert store.db.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("name", ["bad name", "../city", "city.toml", "", "x" * 61])
+def test_a_form_name_that_is_not_letters_digits_dash_underscore_is_refused(name, tmp_path):
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(b"never read: the name is refused first")
+    result = _invoke("form", "add", name, blank, "--workspace", tmp_path / "ws")
+    assert result.exit_code == EXIT_USAGE
+    assert "is not allowed" in result.output
+    assert not any((tmp_path / "ws" / "forms").glob("*.toml"))
+    with pytest.raises(FormNameError):
+        check_name(name)
+
+
+def test_names_up_to_60_letters_digits_dashes_underscores_are_allowed():
+    assert check_name("City_2026-v" + "x" * 49) == "City_2026-v" + "x" * 49
+
+
+def test_form_save_stores_an_edited_copy_with_its_blank_sheet(workspace, tmp_path):
+    edited = tmp_path / "edit" / "mine.toml"
+    edited.parent.mkdir()
+    shutil.copy(workspace / "forms" / "city.png", edited.with_name("city.png"))
+    text = (workspace / "forms" / "city.toml").read_text(encoding="utf-8")
+    edited.write_text(text.replace('role = "ward"', 'role = "other"'), encoding="utf-8")
+    assert _invoke("form", "save", "city-edited", edited, "--workspace", workspace).exit_code == EXIT_OK
+    stored = (workspace / "forms" / "city-edited.toml").read_text(encoding="utf-8")
+    assert 'template = "city-edited.png"' in stored and 'role = "other"' in stored and 'role = "ward"' not in stored
+    assert (workspace / "forms" / "city-edited.png").read_bytes() == (workspace / "forms" / "city.png").read_bytes()
+    listed = _invoke("form", "list", "--workspace", workspace).output
+    assert [line.split("\t")[0] for line in listed.splitlines()] == ["city", "city-edited"]
+
+
+def test_the_form_commands_have_help():
+    for command, options in ((["form", "add"], ["--workspace", "--page"]), (["form", "save"], ["--workspace"]),
+                             (["form", "list"], ["--workspace"]), (["add"], ["--form"])):
+        result = _invoke(*command, "--help")
+        assert result.exit_code == 0 and all(option in result.output for option in options)
