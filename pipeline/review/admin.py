@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape
+from pipeline.forms import named_forms
 from pipeline.review import auth, uploads
 from pipeline.review.web import admin_csrf_session, admin_session, render, settings_of, workspace
 from pipeline.spreadsheet import csv_text
@@ -96,9 +97,14 @@ def _change_users(request: Request, current: auth.Session, change) -> Response:
 # Uploads and batches -------------------------------------------------------------------------------
 
 
+def _upload_page(request: Request, current: auth.Session, *, message: str = "", status_code: int = 200) -> Response:
+    return render(request, "upload.html", current, status_code=status_code, message=message,
+                  max_mb=settings_of(request).max_file_bytes // 1024**2, forms=named_forms(workspace(request)))
+
+
 @router.get("/upload")
 def upload_form(request: Request, current: auth.Session = Depends(admin_session)) -> Response:
-    return render(request, "upload.html", current, max_mb=settings_of(request).max_file_bytes // 1024**2, message="")
+    return _upload_page(request, current)
 
 
 @router.post("/upload")
@@ -122,8 +128,7 @@ async def upload(request: Request, current: auth.Session = Depends(admin_session
         # Hashing and recording block: run them in the thread pool, with that thread's own connection.
         batch_id = await run_in_threadpool(lambda: uploads.record_upload(store.get(), received, current.user.name))
     except uploads.UploadRejected as exc:
-        return render(request, "upload.html", current, status_code=exc.status_code, message=str(exc),
-                      max_mb=settings.max_file_bytes // 1024**2)
+        return _upload_page(request, current, message=str(exc), status_code=exc.status_code)
     request.app.state.batches.submit(batch_id)
     return RedirectResponse("/admin/batches", status_code=303)
 

@@ -28,7 +28,9 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.add import add_paths, file_sha256
 from pipeline.batch import ReadJob, worker_pool
+from pipeline.forms import load_named_form
 from pipeline.store import Workspace, batches, files
+from pipeline.store import forms as form_store
 from pipeline.store.batches import UploadedFile
 from scanner import ingest
 from scanner.errors import InputTooLarge, SheetError
@@ -61,6 +63,7 @@ class Received:
 
     folder: Path
     files: tuple[tuple[str, int], ...]  # (name in the folder, bytes)
+    form: str = ""  # the stored form chosen on the upload page; "": the automatic layout
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Batch:
     pages_total: int
     message: str
     files: tuple[BatchFile, ...] = ()
+    form: str | None = None
 
 
 def safe_name(filename: str) -> str:
@@ -233,7 +237,7 @@ async def receive_upload(chunks: AsyncIterator[bytes], content_type: str, root: 
             raise UploadRejected(400, "the upload was cut short: try again")
         if not sink.saved:
             raise UploadRejected(400, "choose at least one PDF, TIFF, JPEG or PNG file")
-        return Received(folder, tuple(sink.saved))
+        return Received(folder, tuple(sink.saved), sink.fields.get("form", "").strip())
     except BaseException:
         sink.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -241,11 +245,14 @@ async def receive_upload(chunks: AsyncIterator[bytes], content_type: str, root: 
 
 
 def record_upload(workspace: Workspace, received: Received, user: str) -> int:
-    """Record a received upload as a queued batch (its folder becomes batch-N); returns the batch id."""
+    """Record a received upload as a queued batch (its folder becomes batch-N); returns the batch id. A form that
+    is not stored in the workspace (the page was stale, or the request forged) refuses the upload (422)."""
     try:
+        if received.form and received.form not in form_store.form_names(workspace):
+            raise UploadRejected(422, f"there is no stored form {received.form!r}: choose one the upload page offers")
         saved = [UploadedFile(name, size, file_sha256(received.folder / name)) for name, size in received.files]
         with workspace.transaction(durable=True):
-            batch_id = batches.insert_batch(workspace, user, saved)
+            batch_id = batches.insert_batch(workspace, user, saved, form=received.form or None)
         received.folder.rename(workspace.root / UPLOADS / f"batch-{batch_id}")
         return batch_id
     finally:
@@ -293,7 +300,9 @@ class BatchRunner:
             with workspace.transaction():
                 batches.set_progress(workspace, batch_id, done, total)
 
-        job = ReadJob(settings=replace(ReadSettings(), keep_crops=True, page_timeout_s=300))
+        form_name = batches.batch_form(workspace, batch_id)
+        form = load_named_form(workspace, form_name) if form_name else None
+        job = ReadJob(settings=replace(ReadSettings(), keep_crops=True, page_timeout_s=300), form=form)
         report = add_paths(workspace, [folder / n for n in names], job=job, workers=1,
                            executor_factory=_forkserver_pool, progress=tick)
         failed = sum(p.status is not PageStatus.OK for p in report.pages) + sum(
@@ -322,7 +331,7 @@ def _set_state(workspace: Workspace, batch_id: int, state: str, message: str) ->
 def list_batches(workspace: Workspace) -> list[Batch]:
     """Every batch, newest first, with each file's pages and their status."""
     return [Batch(b.id, b.created_by, b.created_at, b.state, b.pages_done, b.pages_total, b.message,
-                  tuple(_batch_file(workspace, f) for f in batches.batch_files(workspace, b.id)))
+                  tuple(_batch_file(workspace, f) for f in batches.batch_files(workspace, b.id)), b.form)
             for b in batches.all_batches(workspace)]
 
 
