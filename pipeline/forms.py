@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline.store import Workspace, WorkspaceError, forms
 from scanner import ingest
 from scanner.errors import NoTableFound
-from scanner.form import Form, form_from_layout, load_form, to_toml
+from scanner.form import Form, FormError, form_from_layout, load_form, to_toml
 from scanner.layout import find_layout
 from scanner.ocr import default_engine
 from scanner.read import ReadSettings
@@ -63,6 +63,7 @@ class NamedForm:
     has_blank_sheet: bool
     created_by: str
     created_at: str
+    problem: str = ""  # why the stored file cannot be used (moved, deleted, edited into something broken)
 
 
 def check_name(name: str) -> str:
@@ -120,7 +121,11 @@ def named_forms(workspace: Workspace) -> list[NamedForm]:
     """Every stored form with its lines and roles, read from its file."""
     out = []
     for row in forms.all_forms(workspace):
-        form = load_form(form_path(workspace, row.name))
+        try:
+            form = load_form(form_path(workspace, row.name))
+        except FormError as exc:  # one broken form must not hide the others (nor break the upload page)
+            out.append(NamedForm(row.name, 0, (), False, row.created_by, row.created_at, problem=str(exc)))
+            continue
         out.append(NamedForm(row.name, len(form.line_bounds) - 1, tuple(f.role.value for f in form.fields),
                              form.template is not None, row.created_by, row.created_at))
     return out
@@ -128,6 +133,8 @@ def named_forms(workspace: Workspace) -> list[NamedForm]:
 
 def describe(form: NamedForm) -> str:
     """One line of `form list`: name, lines, roles, blank sheet."""
+    if form.problem:
+        return f"{form.name}\tcannot be used: {form.problem}"
     sheet = "blank sheet" if form.has_blank_sheet else "no blank sheet"
     return f"{form.name}\t{form.lines} lines\t{', '.join(form.roles)}\t{sheet}"
 

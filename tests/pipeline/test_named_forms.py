@@ -125,3 +125,22 @@ def test_the_form_commands_have_help():
                              (["form", "list"], ["--workspace"]), (["add"], ["--form"])):
         result = _invoke(*command, "--help")
         assert result.exit_code == 0 and all(option in result.output for option in options)
+
+
+def test_a_stored_form_whose_files_are_gone_is_listed_as_unusable_and_the_others_still_work(tmp_path):
+    from pipeline.forms import describe, named_forms
+
+    root = tmp_path / "ws"
+    blank = tmp_path / "blank.png"
+    blank_form(200).save(blank)
+    for name in ("city", "other"):
+        assert _invoke("form", "add", name, str(blank), "--workspace", str(root)).exit_code == 0
+    (root / "forms" / "other.png").unlink()
+    store = Workspace.open(root)
+    try:
+        listed = {form.name: form for form in named_forms(store)}
+    finally:
+        store.close()
+    assert listed["city"].lines == 5 and not listed["city"].problem
+    assert "other.png is missing" in listed["other"].problem
+    assert "cannot be used" in describe(listed["other"])
