@@ -2,13 +2,15 @@
 
 After img2table's approach (morphological line extraction, scale from the page), extended with sub-rows:
 a horizontal rule that spans the whole table separates physical lines; one that starts right of the
-line-number column splits a line into labelled sub-cells.
+line-number column splits a line into labelled sub-cells, in the columns it crosses only (the others span the
+whole line).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -36,6 +38,18 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A cell's place in every line before its role is known: the sub-row it starts in, its x range and the
+    share of the line's height it covers."""
+
+    slot: int  # sub-row, 0 = top
+    x0: int
+    x1: int
+    top: float
+    bottom: float
+
+
+@dataclass(frozen=True)
 class Grid:
     """Rules of the table, before roles are known."""
 
@@ -45,6 +59,8 @@ class Grid:
     slot_columns: tuple[tuple[int, ...], ...]  # per sub-row slot: x of column boundaries incl. table edges
     header: Box | None
     ruling_px: int
+    # The cells of every line, sub-row by sub-row: a sub-row split only in the columns its partial rule crosses.
+    slots: tuple[Slot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,7 @@ def find_grid(masks: Masks, *, settings: LayoutSettings = _DEFAULT, unit: float 
     run = _regular_run(search, full, fallback=rules)
     if len(run) < needed:
         raise NoTableFound(f"no run of evenly spaced rules (at least {needed - 1} table lines) was found")
+    run = _crossed_by_dividers(search, run, extent)
     shortest = settings.partial_rule_length * extent.width
     partial = [r for r in rules if r not in full and r.length >= shortest and run[0].pos < r.pos < run[-1].pos]
     ruling_px = max(1, int(np.median([r.thickness for r in run])))
@@ -186,9 +203,10 @@ def find_grid(masks: Masks, *, settings: LayoutSettings = _DEFAULT, unit: float 
     line_ys = tuple(r.pos for r in run)
     slot_columns = tuple(_column_bounds(search, line_ys, slot_bounds[i], slot_bounds[i + 1], extent)
                          for i in range(len(slot_bounds) - 1))
+    slots = _line_slots(search, _Split(line_ys, slot_bounds, slot_columns, tuple(partial)))
     header = _header_box(search, full, run, extent)
     table = Box(extent.x0, (header.y0 if header else run[0].pos), extent.x1, run[-1].pos)
-    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px)
+    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px, slots)
 
 
 def number_column_side(grid: Grid, *, settings: LayoutSettings = _DEFAULT) -> NumberSide:
@@ -310,6 +328,78 @@ def _slot_bounds(settings: LayoutSettings, run: list[Rule], partial: list[Rule])
         if len(group) >= settings.subrow_agreement * (len(run) - 1) and lowest < np.median(group) < highest:
             bounds.append(round(float(np.median(group)), 3))
     return (0.0, *bounds, 1.0)
+
+
+def _crossed_by_dividers(search: _Search, run: list[Rule], extent: TableExtent) -> list[Rule]:
+    """The run without end lines that no column divider crosses: a rule below or above the table (a box's
+    edge, a dense line of print) can sit one spacing away by chance, but the table's dividers stop at it."""
+    ys = tuple(r.pos for r in run)
+    inner = _column_bounds(search, ys, 0.0, 1.0, extent)[1:-1]
+    if not inner:
+        return run
+    needed = search.settings.min_table_rules
+    while len(run) > needed and not _has_divider(search, run[-2].pos, run[-1].pos, inner):
+        run = run[:-1]
+    while len(run) > needed and not _has_divider(search, run[0].pos, run[1].pos, inner):
+        run = run[1:]
+    return run
+
+
+def _has_divider(search: _Search, y0: int, y1: int, dividers: tuple[int, ...]) -> bool:
+    """Whether a vertical rule runs down most of the band y0..y1 at any of the dividers' x."""
+    # A divider wavers a few pixels (3 at the reference) off its mean x; its junctions (2 px) are not counted.
+    reach, inset = search.px(3), search.px(2)
+    band = search.masks.vertical[y0 + inset : y1 - inset]
+    if band.shape[0] == 0:
+        return False
+    for x in dividers:
+        covered = np.count_nonzero(band[:, max(0, x - reach) : x + reach + 1].any(axis=1))
+        if covered >= search.settings.end_line_divider_share * band.shape[0]:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The lines' sub-row bounds, each sub-row's column bounds and the partial rules that split them."""
+
+    line_ys: tuple[int, ...]
+    bounds: tuple[float, ...]
+    columns: tuple[tuple[int, ...], ...]
+    partial: tuple[Rule, ...]
+
+
+def _line_slots(search: _Search, split: _Split) -> tuple[Slot, ...]:
+    """Every cell of a line. Columns bounded by dividers that run through all sub-rows are split only at the
+    bounds whose partial rule crosses them on most lines; the others span those sub-rows whole."""
+    tolerance = search.px(6)  # one divider found a few pixels apart in two sub-rows (6 at the reference)
+    blocks = [x for x in split.columns[0] if all(_near(x, other, tolerance) for other in split.columns[1:])]
+    slots: list[Slot] = []
+    for x0, x1 in pairwise(blocks):
+        cuts = [0.0, *(f for f in split.bounds[1:-1] if _crosses(search, split, f, x0, x1)), 1.0]
+        for top, bottom in pairwise(cuts):
+            first = split.bounds.index(top)
+            covered = split.columns[first : split.bounds.index(bottom)]
+            inner = [x for x in covered[0] if x0 < x < x1 and all(_near(x, other, tolerance) for other in covered)]
+            edges = [x0, *inner, x1]
+            slots += [Slot(first, a, b, top, bottom) for a, b in pairwise(edges)]
+    return tuple(sorted(slots, key=lambda s: (s.slot, s.x0)))
+
+
+def _near(x: int, columns: tuple[int, ...], tolerance: int) -> bool:
+    return any(abs(x - other) <= tolerance for other in columns)
+
+
+def _crosses(search: _Search, split: _Split, bound: float, x0: int, x1: int) -> bool:
+    """Whether a partial rule at this bound covers most of the column x0..x1 on most lines."""
+    settings = search.settings
+    crossed = 0
+    for upper, lower in pairwise(split.line_ys):
+        height = lower - upper
+        near = [r for r in split.partial if abs((r.pos - upper) / height - bound) <= settings.subrow_tolerance]
+        covered = max((min(r.end, x1) - max(r.start, x0) for r in near), default=0)
+        crossed += covered >= settings.subrow_column_share * (x1 - x0)
+    return crossed >= settings.subrow_agreement * (len(split.line_ys) - 1)
 
 
 def _column_bounds(search: _Search, line_ys: tuple[int, ...], top: float, bottom: float,

@@ -1,4 +1,4 @@
-"""Name each column's role from its header text or from the label printed inside every cell."""
+"""Name each column's role from the labels printed in its cells, and from its header where they say nothing."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
 
-from scanner.grid import Grid, Masks
+from scanner.grid import Grid, Masks, Slot
 from scanner.ocr import OcrEngine, TextKind
 from scanner.scale import WORK_UNIT, area_px, odd_px, px
 from scanner.settings import LayoutSettings
@@ -18,15 +19,16 @@ from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
 
 _DEFAULT = LayoutSettings()
 
-# Checked in order: "PRINTED NAME OF SIGNER" is a name, "SIGNATURE OF PETITIONER" a signature.
+# Checked in order: "PRINTED NAME OF SIGNER" is a name, "SIGNATURE OF PETITIONER" a signature, "DATE SIGNED"
+# a date. "SIGNATURE AND ADDRESS" is a signature: a column headed by both is where people sign.
 _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
     (Role.EMAIL, ("EMAIL", "E-MAIL")),
     (Role.ZIP, ("ZIP", "POSTAL", "ZIPCODE")),
     (Role.DATE, ("DATE",)),
+    (Role.SIGNATURE, ("SIGNATURE",)),
     (Role.ADDRESS, ("ADDRESS", "STREET", "RESIDENCE")),
     (Role.WARD, ("WARD",)),
     (Role.NAME, ("PRINT", "PRINTED")),
-    (Role.SIGNATURE, ("SIGNATURE",)),
     (Role.NAME, ("NAME",)),
     (Role.SIGNATURE, ("SIGN",)),
     (Role.LINE_NUMBER, ("LINE", "NO", "#", "NUMBER")),
@@ -35,31 +37,30 @@ _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
 
 def role_from_text(text: str, *, similarity: float = _DEFAULT.keyword_similarity) -> Role | None:
     """The role a header or label names, tolerating OCR's small misreadings."""
+    found = _keyword_hits(text, similarity)
+    return min(found)[2] if found else None
+
+
+def roles_in_text(text: str, *, similarity: float = _DEFAULT.keyword_similarity) -> tuple[Role, ...]:
+    """Every role a header names, in reading order: "SIGNATURE AND ADDRESS" over a column of two sub-rows
+    names the top one, then the bottom one."""
+    by_word = sorted(_keyword_hits(text, similarity), key=lambda hit: (hit[1], hit[0]))
+    return tuple(dict.fromkeys(role for _, _, role in by_word))
+
+
+def _keyword_hits(text: str, similarity: float) -> list[tuple[int, int, Role]]:
+    """(index in _KEYWORDS, index of the word, role) of every keyword the text holds."""
     words = re.findall(r"[A-Z#@-]+", text.upper())
     # OCR splits printed words ("EM AIL", "SIGN ATURE"): try each neighbouring pair joined as well.
-    words += [a + b for a, b in zip(words, words[1:])]
-    for role, keywords in _KEYWORDS:
-        for keyword in keywords:
-            if any(_similar(word, keyword, similarity) for word in words):
-                return role
-    return None
+    placed = list(enumerate(words)) + [(i, a + b) for i, (a, b) in enumerate(pairwise(words))]
+    return [(entry, at, role) for entry, (role, keywords) in enumerate(_KEYWORDS) for at, word in placed
+            if any(_similar(word, keyword, similarity) for keyword in keywords)]
 
 
 def _similar(word: str, keyword: str, similarity: float) -> bool:
     if len(keyword) <= 4:
         return word == keyword
     return word == keyword or difflib.SequenceMatcher(None, word, keyword).ratio() >= similarity
-
-
-@dataclass(frozen=True)
-class Slot:
-    """A field's place in every line before its role is known: its sub-row, x range and share of the line."""
-
-    slot: int  # sub-row, 0 = top
-    x0: int
-    x1: int
-    top: float
-    bottom: float
 
 
 @dataclass(frozen=True)
@@ -75,30 +76,40 @@ class _Naming:
     def role(self, text: str) -> Role | None:
         return role_from_text(text, similarity=self.settings.keyword_similarity)
 
+    def roles(self, text: str) -> tuple[Role, ...]:
+        return roles_in_text(text, similarity=self.settings.keyword_similarity)
+
+
+@dataclass(frozen=True)
+class _Heading:
+    """What one column's header names: the role a whole cell takes, and every role named in reading order."""
+
+    role: Role
+    in_order: tuple[Role, ...]
+
 
 @dataclass(frozen=True)
 class _Header:
-    """The header row: its box, the roles its words give columns (by x range), the line rules below it."""
+    """The header row: its box, what its words name over each column (by x range), the line rules below it."""
 
     box: Box | None
-    roles: dict[tuple[int, int], Role]
+    roles: dict[tuple[int, int], _Heading]
     line_rules: tuple[int, ...]
 
 
 def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine, *,
                  settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> SheetLayout:
-    """Roles from labels printed in every line when there are any (they name their own cells), else from
-    the header row; what neither names is guessed by position and flagged."""
+    """Roles from labels printed in every line where there are any (they name their own cells), and from the
+    header row for the cells without; what neither names is guessed by position and flagged."""
     naming = _Naming(gray, masks, engine, settings, unit)
-    slots = _slots(grid)
+    slots = list(grid.slots)
     every_line = _lines(grid.line_rules)
     labels = {slot: _label_text(naming, every_line, slot) for slot in slots}
     label_roles = {slot: naming.role(text) for slot, text in labels.items()}
     header = _header(naming, grid, label_roles)
-    fields = []
-    for slot in slots:
-        role = label_roles[slot] or (header.roles.get((slot.x0, slot.x1)) if slot.slot == 0 else None)
-        fields.append(FieldSpec(role or Role.OTHER, slot.x0, slot.x1, slot.top, slot.bottom, labels[slot]))
+    roles = _with_header_roles(slots, label_roles, header.roles)
+    fields = [FieldSpec(roles[slot] or Role.OTHER, slot.x0, slot.x1, slot.top, slot.bottom, labels[slot])
+              for slot in slots]
     fields, guessed = _fill_missing_roles(naming, fields, grid.table.width)
     rules = header.line_rules
     table = Box(grid.table.x0, header.box.y0 if header.box else rules[0], grid.table.x1, rules[-1])
@@ -109,38 +120,67 @@ def _lines(rules: tuple[int, ...]) -> tuple[LineBox, ...]:
     return tuple(LineBox(i + 1, upper, lower) for i, (upper, lower) in enumerate(zip(rules, rules[1:])))
 
 
-def _slots(grid: Grid) -> list[Slot]:
-    slots = []
-    for slot, columns in enumerate(grid.slot_columns):
-        top, bottom = grid.slot_bounds[slot], grid.slot_bounds[slot + 1]
-        for x0, x1 in zip(columns, columns[1:]):
-            slots.append(Slot(slot, x0, x1, top, bottom))
-    return slots
+def _with_header_roles(slots: list[Slot], label_roles: dict[Slot, Role | None],
+                       headings: dict[tuple[int, int], _Heading]) -> dict[Slot, Role | None]:
+    """Label roles, and for cells without one the role their column's header gives them: a whole cell the
+    header's role, a column of sub-rows the roles its header names top to bottom. A role a label already
+    names elsewhere is not given twice; neither is a header that contradicts the labels."""
+    given = _heading_roles(slots, headings)
+    if any(label_roles[s] is not None and given.get(s) not in (None, label_roles[s]) for s in slots):
+        given = {}
+    taken = {role for role in label_roles.values() if role is not None}
+    roles = dict(label_roles)
+    for slot in slots:
+        if roles[slot] is None and given.get(slot) is not None and given[slot] not in taken:
+            roles[slot] = given[slot]
+            taken.add(given[slot])
+    return roles
+
+
+def _heading_roles(slots: list[Slot], headings: dict[tuple[int, int], _Heading]) -> dict[Slot, Role]:
+    """The role each cell's header names for it (see _with_header_roles)."""
+    given: dict[Slot, Role] = {}
+    for (x0, x1), heading in headings.items():
+        # The cells under a header column: those overlapping it most (a column may be split into sub-rows).
+        under = sorted((s for s in slots if _column_under(s, headings) == (x0, x1)), key=lambda s: s.top)
+        if not under:
+            continue
+        rows = sorted({(s.top, s.bottom) for s in under})
+        order = heading.in_order if len(rows) > 1 and len(heading.in_order) > 1 else (heading.role,)
+        for row, role in zip(rows, order):
+            given.update({s: role for s in under if (s.top, s.bottom) == row})
+    return given
+
+
+def _column_under(slot: Slot, headings: dict[tuple[int, int], _Heading]) -> tuple[int, int] | None:
+    overlaps = {column: min(slot.x1, column[1]) - max(slot.x0, column[0]) for column in headings}
+    best = max(overlaps, key=overlaps.__getitem__, default=None)
+    return best if best is not None and overlaps[best] > 0 else None
 
 
 def _header(naming: _Naming, grid: Grid, label_roles: dict[Slot, Role | None]) -> _Header:
-    """The grid's header row when labels in the lines do not name name and signature; failing that, the
+    """The grid's header row; failing that, and when labels in the lines do not name name and signature, the
     table's first line when it reads as a header (it is then no line of the table)."""
     rules = tuple(grid.line_rules)
-    if any(role in (Role.NAME, Role.SIGNATURE) for role in label_roles.values()):
-        return _Header(grid.header, {}, rules)
     roles = _header_roles(naming, grid, grid.header) if grid.header else {}
-    if roles or not _first_line_is_header(naming, grid):
+    labelled = any(role in (Role.NAME, Role.SIGNATURE) for role in label_roles.values())
+    if roles or labelled or not _first_line_is_header(naming, grid):
         return _Header(grid.header, roles, rules)
     box = Box(grid.table.x0, rules[0], grid.table.x1, rules[1])
     return _Header(box, _header_roles(naming, grid, box), rules[1:])
 
 
-def _header_roles(naming: _Naming, grid: Grid, header: Box) -> dict[tuple[int, int], Role]:
-    """Each column's role from its header text; a role claimed by two columns is not trusted for either."""
-    roles: dict[tuple[int, int], Role] = {}
+def _header_roles(naming: _Naming, grid: Grid, header: Box) -> dict[tuple[int, int], _Heading]:
+    """What each column's header text names; a role claimed by two columns is not trusted for either."""
+    roles: dict[tuple[int, int], _Heading] = {}
     for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:]):
-        role = naming.role(_read_label(naming, Box(x0, header.y0, x1, header.y1)))
+        text = _read_label(naming, Box(x0, header.y0, x1, header.y1))
+        role = naming.role(text)
         if role is not None:
-            roles[(x0, x1)] = role
-    claimed = Counter(roles.values())
-    roles = {column: role for column, role in roles.items() if claimed[role] == 1}
-    return roles if any(r in (Role.NAME, Role.SIGNATURE) for r in roles.values()) else {}
+            roles[(x0, x1)] = _Heading(role, naming.roles(text))
+    claimed = Counter(heading.role for heading in roles.values())
+    roles = {column: heading for column, heading in roles.items() if claimed[heading.role] == 1}
+    return roles if any(h.role in (Role.NAME, Role.SIGNATURE) for h in roles.values()) else {}
 
 
 def _first_line_is_header(naming: _Naming, grid: Grid) -> bool:
@@ -195,14 +235,24 @@ def _clean(image: np.ndarray, masks: Masks, box: Box, *, paper: int = 255, unit:
     crop = image[box.y0 : box.y1, box.x0 : box.x1].copy()
     if crop.size == 0:  # a header box squeezed to nothing at the page edge: nothing to read
         return np.full((1, 1), paper, dtype=image.dtype)
-    ruling = cv2.bitwise_or(masks.horizontal[box.y0 : box.y1, box.x0 : box.x1],
-                            masks.vertical[box.y0 : box.y1, box.x0 : box.x1])
+    ruling = cv2.bitwise_or(_long_runs(masks.horizontal[box.y0 : box.y1, box.x0 : box.x1], axis=1),
+                            _long_runs(masks.vertical[box.y0 : box.y1, box.x0 : box.x1], axis=0))
     # Border rules lie within an eighth of the box of its edges (at least 4 px at the reference).
     reach = max(px(4, unit), min(crop.shape) // 8)
     ruling[reach:-reach, reach:-reach] = 0
     # A rule's anti-aliased edge (a pixel at the reference) goes with it.
     crop[cv2.dilate(ruling, np.ones((odd_px(2, unit),) * 2, np.uint8)) > 0] = paper
     return crop
+
+
+def _long_runs(ruling: np.ndarray, *, axis: int) -> np.ndarray:
+    """The ruling components that run along half the box or more: its border rules. The tops of a small
+    printed word near a rule merge into a shorter run; that is the label, not a rule."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ruling, connectivity=8)
+    extent = stats[:, cv2.CC_STAT_WIDTH] if axis == 1 else stats[:, cv2.CC_STAT_HEIGHT]
+    keep = extent >= ruling.shape[axis] // 2
+    keep[0] = False
+    return np.where(keep[labels], ruling, 0).astype(ruling.dtype) if count > 1 else ruling
 
 
 @dataclass(frozen=True)

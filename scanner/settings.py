@@ -32,6 +32,9 @@ class InkThresholds:
     shared_part_area: float = 0.03  # part of a shared stroke in a line, as a share of a line-height square
     shared_part_height: float = 0.55  # ...that fills this share of its line's height is that line's writing
     strike_span: float = 0.45  # level runs over this share of the table's width strike a line out
+    # A signature's part in its own sub-row this share of the sub-row tall (and shared_part_area big) signs the
+    # line even when most of the signature runs on into the sub-row below; an address's ascenders barely cross.
+    signature_part_height: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,17 @@ class LayoutSettings:
     full_rule_slack: float = 0.04  # share of the table width a full-width rule may fall short at either end
     partial_rule_length: float = 0.3  # share of the table width a sub-row rule spans at least
     spacing_tolerance: float = 0.12  # share of the spacing a rule may sit off the regular chain
+    # An end line of the chain is the table's only when a column divider runs down this share of it: the
+    # dividers stop at the table's edge, while a box's rule or a dense line of print below can sit a spacing away.
+    end_line_divider_share: float = 0.5
     # Sub-rows and columns.
     subrow_tolerance: float = 0.08  # share of a line's height within which sub-row splits agree
     subrow_agreement: float = 0.5  # share of lines a sub-row split must repeat on
     subrow_lowest: float = 0.15  # a split nearer a line's top or bottom than these is not a sub-row
     subrow_highest: float = 0.85
+    # A column is split into sub-rows when the partial rule covers this share of its width (a form's partial rule
+    # spans its own cells; handwriting's level strokes crossing a neighbour column cover little of it).
+    subrow_column_share: float = 0.6
     column_agreement: float = 0.6  # share of a sub-row's height a vertical rule covers
     column_edge_margin: float = 0.02  # share of the table width near its edges where no divider is looked for
     header_text_share: float = 0.01  # a header row holds ink over this share of the table's width

@@ -11,7 +11,14 @@ from scanner.normalize import normalize
 from scanner.ocr import default_engine
 from scanner.roles import build_layout
 from scanner.types import Role
-from tests.support import blank_form, page_from_array, read_gray, text_page, to_gray
+from tests.support import (
+    DPI,
+    blank_form,
+    page_from_array,
+    read_gray,
+    text_page,
+    to_gray,
+)
 
 
 def _upright(gray: np.ndarray) -> np.ndarray:
@@ -102,8 +109,8 @@ def test_layout_roles_of_each_sample_layout():
     }
     for layout, roles in expected.items():
         found = _layout(to_gray(blank_form(layout)[0]))
-        # The stacked number column spans both sub-rows; its lower half may stay OTHER.
-        assert {f.role for f in found.fields} - {Role.OTHER} == roles, layout
+        # The stacked number column spans both sub-rows: one field, no half of it left OTHER.
+        assert {f.role for f in found.fields} == roles, layout
         assert sum(f.role is Role.NAME for f in found.fields) == 1
         assert sum(f.role is Role.SIGNATURE for f in found.fields) == 1
 
@@ -120,3 +127,46 @@ def test_a_phone_photo_of_faint_broken_ruling_still_finds_every_line(tmp_path):
     result = read_file_page(ingest.page_refs(photo, pdf_dpi=200)[0])
     assert result.status is PageStatus.OK, result.message
     assert len(result.lines) == 12
+
+
+def test_stacked_sub_rows_are_split_right_of_the_number_column_only(sheets):
+    """The stacked sheet's sub-row rule starts right of the number column: that column spans the whole line."""
+    grid = _grid(sheets.gray("stacked", 1))
+    whole = [s for s in grid.slots if (s.top, s.bottom) == (0.0, 1.0)]
+    assert len(whole) == 1 and whole[0].x0 == grid.table.x0  # the number column
+    split = grid.slot_bounds[1]
+    assert sorted((s.slot, s.top, s.bottom) for s in grid.slots if s not in whole) == [
+        (0, 0.0, split), (0, 0.0, split), (1, split, 1.0), (1, split, 1.0)]
+
+
+def _city():
+    from samples import city_form
+
+    return city_form.blank_form(DPI), city_form.city_form_layout(DPI)
+
+
+def test_city_sub_rows_split_only_the_cell_that_carries_the_partial_rule():
+    """SIGNATURE over ADDRESS in the left cell; number, printed name, date and ward span the whole line."""
+    page, form = _city()
+    grid = _grid(to_gray(page))
+    assert len(grid.line_rules) == len(form.lines) + 1
+    left = form.lines[0].cells["address"]
+    split = [s for s in grid.slots if (s.top, s.bottom) != (0.0, 1.0)]
+    assert len(split) == 2 and {s.slot for s in split} == {0, 1}
+    for slot in split:
+        assert abs(slot.x1 - left.x1) < 8  # the left cell's right divider
+        assert abs(slot.x0 - form.lines[0].cells["number"].x1) < 8
+    assert len(grid.slots) == 6  # number, name, date, ward whole; the left cell twice
+
+
+def test_a_full_width_rule_one_spacing_below_the_table_is_not_a_line():
+    """The dividers stop at the table's bottom: a box's rule below the table at a line's spacing (the city
+    photo's affidavit box, a dense line of print) is not one more line."""
+    from PIL import ImageDraw
+
+    page, form = _city()
+    bottom, row = form.table.y1, form.lines[0].box.h
+    ImageDraw.Draw(page).line([(form.table.x0, bottom + row), (form.table.x1, bottom + row)], fill=20, width=3)
+    grid = _grid(to_gray(page))
+    assert len(grid.line_rules) == len(form.lines) + 1
+    assert abs(grid.line_rules[-1] - bottom) < 8

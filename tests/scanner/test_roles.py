@@ -30,6 +30,8 @@ from scanner.types import Role
         ("hello", None),
         ("", None),
         ("ZAP", None),  # short keywords must match exactly
+        ("SIGNATURE AND ADDRESS OF PETITIONER", Role.SIGNATURE),  # where people sign, never the address
+        ("DATE SIGNED", Role.DATE),
     ],
 )
 def test_role_from_text(text, role):
@@ -48,3 +50,90 @@ def test_a_header_box_squeezed_to_nothing_is_blank_not_a_crash():
     empty = np.zeros_like(gray)
     crop = _clean(gray, Masks(empty, empty, empty, empty), Box(10, 20, 60, 20))
     assert crop.size >= 1 and int(crop.min()) == 255
+
+
+@pytest.mark.parametrize(
+    ("text", "roles"),
+    [
+        ("SIGNATURE AND ADDRESS OF PETITIONER", (Role.SIGNATURE, Role.ADDRESS)),
+        ("NAME AND ADDRESS", (Role.NAME, Role.ADDRESS)),
+        ("ADDRESS / SIGNATURE", (Role.ADDRESS, Role.SIGNATURE)),
+        ("PRINTED NAME OF SIGNER", (Role.NAME,)),
+        ("DATE SIGNED", (Role.DATE,)),
+        ("", ()),
+    ],
+)
+def test_roles_in_text_in_reading_order(text, roles):
+    from scanner.roles import roles_in_text
+
+    assert roles_in_text(text) == roles
+
+
+# The city form's columns: number | signature over address | printed name | date | ward.
+_SPLIT = 0.49
+
+
+def _city_slots():
+    from scanner.grid import Slot
+
+    return {"number": Slot(0, 0, 70, 0.0, 1.0), "signature": Slot(0, 70, 760, 0.0, _SPLIT),
+            "name": Slot(0, 760, 1200, 0.0, 1.0), "date": Slot(0, 1200, 1360, 0.0, 1.0),
+            "ward": Slot(0, 1360, 1500, 0.0, 1.0), "address": Slot(1, 70, 760, _SPLIT, 1.0)}
+
+
+def _headings(**columns: str):
+    from scanner.roles import _Heading, role_from_text, roles_in_text
+
+    slots = _city_slots()
+    return {(slots[key].x0, slots[key].x1): _Heading(role_from_text(text), roles_in_text(text))
+            for key, text in columns.items()}
+
+
+_CITY_HEADER = {"signature": "SIGNATURE AND ADDRESS OF PETITIONER", "name": "PRINTED NAME OF PETITIONER",
+                "date": "DATE SIGNED", "ward": "WARD"}
+
+
+def _named(label_roles, headings):
+    from scanner.roles import _with_header_roles
+
+    slots = _city_slots()
+    named = _with_header_roles(list(slots.values()), {slots[k]: label_roles.get(k) for k in slots}, headings)
+    return {key: named[slot] for key, slot in slots.items()}
+
+
+def test_header_alone_names_a_column_of_sub_rows_top_to_bottom():
+    """No in-cell labels (a phone photo's are too small to read): the two-line header names every column, and
+    "SIGNATURE AND ADDRESS" over the split cell gives the signature on top and the address below."""
+    named = _named({}, _headings(**_CITY_HEADER))
+    assert named == {"number": None, "signature": Role.SIGNATURE, "address": Role.ADDRESS, "name": Role.NAME,
+                     "date": Role.DATE, "ward": Role.WARD}
+
+
+def test_labels_and_header_together():
+    """In-cell labels name their own cells; the header names the columns without (DATE, WARD)."""
+    labels = {"signature": Role.SIGNATURE, "address": Role.ADDRESS, "name": Role.NAME}
+    named = _named(labels, _headings(**_CITY_HEADER))
+    assert named == {"number": None, "signature": Role.SIGNATURE, "address": Role.ADDRESS, "name": Role.NAME,
+                     "date": Role.DATE, "ward": Role.WARD}
+
+
+def test_a_header_naming_signature_and_address_over_a_whole_cell_is_the_signature():
+    from scanner.grid import Slot
+    from scanner.roles import _Heading, _with_header_roles, roles_in_text
+
+    cell = Slot(0, 70, 760, 0.0, 1.0)
+    heading = _Heading(Role.SIGNATURE, roles_in_text("SIGNATURE AND ADDRESS"))
+    assert _with_header_roles([cell], {cell: None}, {(70, 760): heading}) == {cell: Role.SIGNATURE}
+
+
+def test_a_header_that_contradicts_the_labels_is_not_used():
+    """Text above the table that is no header (a title, an instruction) must not name the unlabelled cells."""
+    labels = {"signature": Role.SIGNATURE, "address": Role.ADDRESS, "name": Role.NAME}
+    named = _named(labels, _headings(name="EMAIL IS OPTIONAL", date="DATE", ward="WARD"))
+    assert named["date"] is None and named["ward"] is None
+
+
+def test_a_role_a_label_names_is_not_given_again_by_the_header():
+    labels = {"signature": Role.SIGNATURE, "address": Role.ADDRESS, "name": Role.NAME}
+    named = _named(labels, _headings(name="PRINTED NAME", date="NAME", ward="WARD"))
+    assert named["date"] is None and named["ward"] is Role.WARD
