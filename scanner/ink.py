@@ -13,7 +13,15 @@ import numpy as np
 
 from scanner.context import PageContext
 from scanner.settings import InkThresholds
-from scanner.types import Box, CellRef, FieldSpec, InkMeasure, Presence
+from scanner.types import (
+    Box,
+    CellRef,
+    FieldSpec,
+    InkMeasure,
+    Presence,
+    Role,
+    SheetLayout,
+)
 
 
 @dataclass(frozen=True)
@@ -115,15 +123,22 @@ def grow_into_pale(mask: np.ndarray, box: Box, pale: np.ndarray, *, steps: int) 
     return StrokeMask(grown[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 0, trimmed)
 
 
+@dataclass(frozen=True)
+class _RuleSpan:
+    """Where the layout says a horizontal rule is: its y and the x range it runs over."""
+
+    y: int
+    x0: int
+    x1: int
+
+
 def _ruling_of_layout(context: PageContext) -> np.ndarray:
     """Ruling pixels near the layout's own rules only: a tall handwritten I or a long signature stroke
     also survives a line-shaped opening, and must stay handwriting."""
     masks, layout = context.masks, context.layout
     # A photographed rule bows off its fitted position by about its thickness and a few pixels (4 at the reference).
     reach = 2 * context.scale.rule_px + context.scale.px(4)
-    ys = {y for line in layout.lines for y in (line.y0, line.y1)}
-    ys |= {layout.cell(line, f).y0 for line in layout.lines for f in layout.fields}
-    ruling = _horizontal_rules_near(context, sorted(ys), reach=reach)
+    ruling = _horizontal_rules_near(context, _rule_spans(layout, masks.horizontal.shape[1]), reach=reach)
     top, bottom = max(0, layout.table.y0 - reach), layout.table.y1 + reach
     for x in {v for f in layout.fields for v in (f.x0, f.x1)}:
         cols = slice(max(0, x - reach), x + reach + 1)
@@ -131,7 +146,20 @@ def _ruling_of_layout(context: PageContext) -> np.ndarray:
     return ruling
 
 
-def _horizontal_rules_near(context: PageContext, ys: list[int], *, reach: int) -> np.ndarray:
+def _rule_spans(layout: SheetLayout, width: int) -> list[_RuleSpan]:
+    """The rules between lines across the page; a sub-row's rule only over the fields it bounds (a name
+    written across the middle of a whole-line cell is no rule, however level its strokes)."""
+    spans = {_RuleSpan(y, 0, width) for line in layout.lines for y in (line.y0, line.y1)}
+    full = {span.y for span in spans}
+    for line in layout.lines:
+        for spec in layout.fields:
+            y = layout.cell(line, spec).y0
+            if y not in full:
+                spans.add(_RuleSpan(y, spec.x0, spec.x1))
+    return sorted(spans, key=lambda span: (span.y, span.x0))
+
+
+def _horizontal_rules_near(context: PageContext, spans: list[_RuleSpan], *, reach: int) -> np.ndarray:
     """The horizontal-run pixels within reach of the layout's rules that belong to a rule.
 
     The reach is generous because a photographed rule bows a few pixels away from its fitted position. But
@@ -142,22 +170,23 @@ def _horizontal_rules_near(context: PageContext, ys: list[int], *, reach: int) -
     """
     horizontal = context.masks.horizontal
     ruling = np.zeros_like(horizontal)
-    if not ys:
+    if not spans:
         return ruling
     # Only the band the rules span is labelled (the page beyond holds no layout rule).
-    top, bottom = max(0, ys[0] - reach), min(horizontal.shape[0], ys[-1] + reach + 1)
+    top, bottom = max(0, spans[0].y - reach), min(horizontal.shape[0], spans[-1].y + reach + 1)
     near = np.zeros((bottom - top, horizontal.shape[1]), horizontal.dtype)
-    for y in ys:
-        rows = slice(max(top, y - reach), min(bottom, y + reach + 1))
-        near[rows.start - top : rows.stop - top] = horizontal[rows]
+    for span in spans:
+        rows, cols = slice(max(top, span.y - reach), min(bottom, span.y + reach + 1)), slice(span.x0, span.x1)
+        near[rows.start - top : rows.stop - top, cols] = horizontal[rows, cols]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
     if count <= 1:
         return ruling
     long_run = stats[:, cv2.CC_STAT_WIDTH] >= context.settings.ink.rule_run_lines * context.scale.line_px
     on_rule_rows = np.zeros(count, dtype=bool)
     half = context.scale.rule_px // 2 + 1
-    for y in ys:
-        on_rule_rows[np.unique(labels[max(0, y - half - top) : max(0, y + half + 1 - top)])] = True
+    for span in spans:
+        rows = slice(max(0, span.y - half - top), max(0, span.y + half + 1 - top))
+        on_rule_rows[np.unique(labels[rows, span.x0 : span.x1])] = True
     keep = long_run | on_rule_rows
     keep[0] = False
     ruling[top:bottom] = np.where(keep[labels], near, 0)
@@ -212,7 +241,44 @@ def group_strokes(context: PageContext, writing: np.ndarray) -> Strokes:
     cell_of = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
     cell_of[0] = -1
     cell_of = _attach_overflow_tails(context, votes, cell_of, stats)
+    labels, stats, cell_of = _signature_parts(context, labels, stats, cell_of)
     return Strokes(labels, stats, cell_of, cells, row_height)
+
+
+def _signature_parts(context: PageContext, labels: np.ndarray, stats: np.ndarray,
+                     cell_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A signature in a sub-row that runs on into the line's sub-row below (ADDRESS under SIGNATURE) lies
+    mostly there, but still signs its line: the part of it in the signature cell, when it is a real amount
+    of writing, is split off and given to that cell. Only within a line (overflow across lines is
+    _attach_overflow_tails' and _split_touching_writing's), and never a strike-out."""
+    layout, thresholds = context.layout, context.settings.ink
+    cells = layout.cell_refs()
+    field = next((i for i, f in enumerate(layout.fields) if f.role is Role.SIGNATURE), None)
+    if field is None or (layout.fields[field].top, layout.fields[field].bottom) == (0.0, 1.0):
+        return labels, stats, cell_of
+    position = {cell: index for index, cell in enumerate(cells)}
+    area = thresholds.shared_part_area * context.scale.line_px ** 2
+    narrow = stats[:, cv2.CC_STAT_WIDTH] < thresholds.strike_out_width * layout.table.width
+    new_stats, owners = list(stats), list(cell_of)
+    for line in range(len(layout.lines)):
+        target = position[CellRef(line, field)]
+        box = layout.box(cells[target])
+        window = labels[box.y0 : box.y1, box.x0 : box.x1]
+        for label in np.unique(window[window > 0]):
+            owner = cell_of[label]
+            if owner < 0 or owner == target or cells[owner].line != line or not narrow[label]:
+                continue
+            part = window == label
+            rows = np.flatnonzero(part.any(axis=1))
+            if part.sum() < area or rows[-1] - rows[0] < thresholds.signature_part_height * box.height:
+                continue
+            window[part] = len(new_stats)
+            new_stats.append(_stats_of(labels, len(new_stats)))
+            owners.append(target)
+            new_stats[label] = _stats_of(labels, label)
+    if len(new_stats) == len(stats):
+        return labels, stats, cell_of
+    return labels, np.array(new_stats), np.array(owners)
 
 
 def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.ndarray,
@@ -350,8 +416,25 @@ def find_strike(context: PageContext, writing: np.ndarray, line_index: int) -> b
     width = layout.table.width
     # An eighth of the line tall (at least 3 px at the reference); longer than a letter is wide (at least 10).
     smear = max(scale.px(3), height // 8)
-    smeared = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_RECT, (1, smear)))
+    smeared = _bridge_dividers(context, cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_RECT, (1, smear))))
     level = cv2.getStructuringElement(cv2.MORPH_RECT, (max(scale.px(10), width // 8), 1))
     long_runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, level)
     span = np.count_nonzero(long_runs.any(axis=0))
     return span >= context.settings.ink.strike_span * width
+
+
+def _bridge_dividers(context: PageContext, band: np.ndarray) -> np.ndarray:
+    """A stroke across the table is cut where each column divider was removed; in narrow columns (DATE,
+    WARD) the pieces are shorter than the level-run test. Rejoin it where it reaches both sides of a gap."""
+    layout, scale = context.layout, context.scale
+    # As far as the divider's removal reached: its thickness on each side and a few pixels (4 at the reference).
+    reach = 2 * scale.rule_px + scale.px(4)
+    bridged = band.copy()
+    for x in sorted({v - layout.table.x0 for f in layout.fields for v in (f.x0, f.x1)}):
+        left, right = x - reach - 1, x + reach + 1
+        if left < 0 or right >= band.shape[1]:
+            continue
+        rows = (band[:, left] > 0) & (band[:, right] > 0)
+        bridged[rows, left : right + 1] = 255
+    return bridged
+

@@ -104,3 +104,87 @@ def test_spaced_capitals_in_a_sub_row_are_writing_not_stray_marks():
     # A dot-sized mark in the same sub-row is still a stray mark.
     specks = _strokes_in_cell(row_height // 25, row_height)
     assert measure(specks, CellRef(0, 0), sub_row, InkThresholds()).presence is Presence.ABSENT
+
+
+# ---------------------------------------------------------------- sub-rows only where they are (the city form)
+
+
+def _city_page():
+    from samples import city_form
+
+    return city_form.blank_form(DPI), city_form.city_form_layout(DPI)
+
+
+def _context(gray: np.ndarray):
+    from scanner.context import PageContext
+    from scanner.debug import DebugWriter
+    from scanner.layout import find_layout
+    from scanner.ocr import default_engine
+    from scanner.read import ReadSettings, reader_for
+    from tests.support import page_from_array
+
+    settings, engine = ReadSettings(), default_engine()
+    found = find_layout(page_from_array(gray), settings=settings, engine=engine)
+    return PageContext(found.upright.gray, found.masks, found.layout, found.scale, settings,
+                       reader_for(settings, engine), DebugWriter.off())
+
+
+def test_a_name_across_the_middle_of_a_whole_line_cell_keeps_its_strokes():
+    """The left cell's sub-row rule is no rule in the name column: a level stroke of a name written across the
+    line's middle there (a joined script's connector, a T's bar) stays writing. It was erased as that rule's,
+    leaving "G.... Valcourt"."""
+    from PIL import ImageDraw
+
+    from scanner.ink import writing_masks
+
+    page, form = _city_page()
+    blank = _context(to_gray(page)).gray  # as upright as the written page will be
+    line = form.lines[1]
+    cell = line.cells["name"]
+    split = line.cells["signature"].y1  # the height of the left cell's sub-row rule
+    middle = render.Box(cell.x0, line.box.y0 + 0.25 * line.box.h, cell.x1, line.box.y1 - 0.1 * line.box.h)
+    render._write_text(page, random.Random(4), "kalam", "Guerline Valcourt", middle, 0.55, 30, 0)
+    ImageDraw.Draw(page).line([(cell.x0 + 60, split), (cell.x0 + 200, split)], fill=30, width=3)
+    context = _context(to_gray(page))
+    written = (context.gray < 128) & (blank >= 200)
+    kept = writing_masks(context).writing > 0
+    assert np.count_nonzero(written) > 0
+    assert np.count_nonzero(written & kept) >= 0.97 * np.count_nonzero(written)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_signature_mostly_in_the_address_sub_row_still_signs_its_line(seed):
+    """A big signature that starts in the SIGNATURE sub-row and runs on into the ADDRESS sub-row below: the
+    line is signed, not blank; an address alone in its sub-row signs nothing."""
+    page, form = _city_page()
+    before = to_gray(page).copy()
+    rng = random.Random(seed)
+    line, other = form.lines[2], form.lines[3]
+    cell, height = line.cells["signature"], line.box.h
+    low = render.Box(cell.x0, line.box.y0 + 0.15 * height, cell.x1, line.box.y1 - 0.05 * height)
+    render._write_signature(page, rng, "Marites Mercado", low, 0, 20)
+    render._write_text(page, rng, "kalam", "2800 Grand Ct", other.cells["address"], 0.5, 20, 0)
+    gray = to_gray(page)
+    new = (gray < 128) & (before >= 200)
+    split = round(cell.y1)
+    upper = np.count_nonzero(new[round(line.box.y0) : split])
+    lower = np.count_nonzero(new[split : round(line.box.y1)])
+    assert 0 < upper < lower  # the signature really lies mostly in the ADDRESS sub-row
+    statuses = [r.status for r in read_gray(gray).lines]
+    assert statuses == [LineStatus.BLANK, LineStatus.BLANK, LineStatus.SIGNATURE_ONLY, LineStatus.BLANK,
+                        LineStatus.BLANK]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_line_struck_through_the_sub_row_rule_is_struck(seed):
+    """The city form's strike runs along the left cell's sub-row rule (erased with it) and through the narrow
+    DATE and WARD cells, whose dividers cut it into pieces shorter than a level run: still a strike."""
+    page, form = _city_page()
+    rng = random.Random(seed)
+    line = form.lines[1]
+    render._write_text(page, rng, "kalam", "Rodel Ito", line.cells["name"], 0.4, 25, 0)
+    render._write_signature(page, rng, "Rodel Ito", line.cells["signature"], 0, 25)
+    render._write_text(page, rng, "kalam", "2/22/26", line.cells["date"], 0.28, 25, 0)
+    render._strike(page, rng, line, 25, DPI)
+    statuses = [r.status for r in read_gray(to_gray(page)).lines]
+    assert statuses == [LineStatus.BLANK, LineStatus.STRUCK, LineStatus.BLANK, LineStatus.BLANK, LineStatus.BLANK]
