@@ -49,12 +49,24 @@ CREATE TRIGGER duplicate_decisions_no_delete BEFORE DELETE ON duplicate_decision
 CREATE INDEX lines_to_review ON lines (needs_review);
 """
 
+# The login throttle's tables, added to migration 3 after it shipped; migration 4 adds them again (IF NOT EXISTS)
+# for workspaces that ran migration 3's first text.
+_LOGIN_THROTTLE = """CREATE TABLE IF NOT EXISTS review_failed_logins (
+    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
+CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
+CREATE TABLE IF NOT EXISTS review_devices (
+    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
+"""
+
 # 3: the review app's accounts, sessions, leases, action log and upload batches. IF NOT EXISTS throughout:
 # workspaces whose review tables an app start made before this was a migration migrate cleanly.
 # review_login_failures is no longer written (the throttle in review/auth.py replaced it); it stays so that no
 # workspace loses a table. This text grew after it shipped (failed logins, devices, pages_by_read_at), which
 # app starts used to apply by running it again; migration 4 now does that once.
-REVIEW_MIGRATION = """
+REVIEW_MIGRATION = f"""
 CREATE TABLE IF NOT EXISTS review_users (
     name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer')),
     disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
@@ -64,15 +76,7 @@ CREATE TABLE IF NOT EXISTS review_sessions (
 CREATE TABLE IF NOT EXISTS review_login_failures (
     user_name TEXT NOT NULL, ip TEXT NOT NULL, failures INTEGER NOT NULL, last_failed_at REAL NOT NULL,
     PRIMARY KEY (user_name, ip));
-CREATE TABLE IF NOT EXISTS review_failed_logins (
-    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
-    at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
-CREATE TABLE IF NOT EXISTS review_devices (
-    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS review_leases (
+{_LOGIN_THROTTLE}CREATE TABLE IF NOT EXISTS review_leases (
     item TEXT PRIMARY KEY, holder TEXT NOT NULL, claimed_at REAL NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS review_leases_by_holder ON review_leases (holder, expires_at);
 CREATE TABLE IF NOT EXISTS review_actions (
@@ -98,16 +102,8 @@ CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
 
 # 4: what migration 3 gained after it shipped, for workspaces that ran its first text and were never opened by
 # an app start since (which ran migration 3 again to add them).
-_REVIEW_ADDITIONS = """
-CREATE TABLE IF NOT EXISTS review_failed_logins (
-    id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, address TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
-    at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_name ON review_failed_logins (user_name, at);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_address ON review_failed_logins (address, at);
-CREATE INDEX IF NOT EXISTS review_failed_logins_by_device ON review_failed_logins (device, at);
-CREATE TABLE IF NOT EXISTS review_devices (
-    token_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
+_REVIEW_ADDITIONS = f"""
+{_LOGIN_THROTTLE}CREATE INDEX IF NOT EXISTS pages_by_read_at ON pages (read_at);
 """
 
 
