@@ -2,7 +2,7 @@
 
 Exit codes (scanner.errors.ExitCode): 0 every page was read; 2 usage error, or a model or language file missing
 from this machine; 3 some files or pages could not be read (the others are in the output); 4 nothing could be
-read; 130 interrupted (`add`: run it again to continue). Only this module exits: an error that stops a command
+read; 130 interrupted (`add`: run it again to continue). Only the command modules (cli*.py) exit: an error that stops a command
 is printed as its one-line message and exits with its class's `exit_code`.
 """
 
@@ -19,6 +19,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from pipeline.cli_common import DEFAULT_WORKSPACE, WorkspaceOption, exits_on_error, load_form, open_existing
+from pipeline.cli_forms import form_app
 from pipeline.job import ReadJob, limit_omp_threads
 from scanner.errors import ExitCode
 
@@ -41,8 +43,6 @@ AcceptOption = Annotated[Optional[float], typer.Option(
 
 app = typer.Typer(help="Read scanned petition signature sheets into verified per-line results.", no_args_is_help=True,
                   add_completion=False)
-form_app = typer.Typer(help="Make and check form files (a sheet's layout, for when auto-detection is not enough).",
-                       no_args_is_help=True)
 app.add_typer(form_app, name="form")
 
 
@@ -78,10 +78,6 @@ def read(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL if report.any_ok else EXIT_NOTHING)
 
 
-DEFAULT_WORKSPACE = Path("petition-workspace")
-WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (created if missing).")]
-
-
 @app.command()
 def add(
     scans: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files, or folders of them.")],
@@ -102,7 +98,7 @@ def add(
     limit_omp_threads()
     job = _job(ReadJob(workers=workers, pdf_dpi=dpi), recognizer=recognizer, keep_crops=True,
                page_timeout_s=page_timeout, accept_name_confidence=accept_names_at)
-    with _exits_on_error():
+    with exits_on_error():
         store = Workspace.open(workspace)
     job = replace(job, form=_form_file_or_name(form, store)) if form is not None else job
     # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
@@ -136,7 +132,7 @@ def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Pages, lines, signed, name-only, blank, struck, to review, duplicates."""
     from pipeline.status import format_status, workspace_status
 
-    store = _open_existing(workspace)
+    store = open_existing(workspace)
     try:
         typer.echo(format_status(workspace_status(store)))
     finally:
@@ -157,7 +153,7 @@ def export(
         raise typer.BadParameter("choose rows or roster", param_hint="WHAT")
     if profile and (what != "roster" or profile not in PROFILES):
         raise typer.BadParameter(f"a profile shapes a roster; one of {', '.join(PROFILES)}", param_hint="--profile")
-    store = _open_existing(workspace)
+    store = open_existing(workspace)
     try:
         frame = rows_export(effective_lines(store)) if what == "rows" else build_roster(store)[0]
     finally:
@@ -197,7 +193,7 @@ def review(
     from pipeline.review.web import LOOPBACK_HOSTS, ReviewSettings
     from pipeline.users import list_users
 
-    store = _open_existing(workspace)
+    store = open_existing(workspace)
     try:
         ensure_review_schema(store)
         if not list_users(store):
@@ -226,33 +222,19 @@ def user_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    store = _open_existing(workspace)
-    with _exits_on_error(), closing(store):
+    store = open_existing(workspace)
+    with exits_on_error(), closing(store):
         add_user(store, name, password, role=role)
     typer.echo(f"added {role} {name} to {workspace}")
-
-
-@contextmanager
-def _exits_on_error() -> Iterator[None]:
-    """An error that stops a command: its one-line message (which says what to do) and its class's exit code
-    (scanner.errors.exit_code). Never its traceback: it is about the input or this machine, not a bug."""
-    from pipeline.store import WorkspaceError
-    from scanner.errors import SetupError, SheetError, exit_code
-
-    try:
-        yield
-    except (SheetError, SetupError, WorkspaceError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exit_code(exc)) from exc
 
 
 def _job(job: ReadJob, *, recognizer: str, form: Path | None = None, **settings: Any) -> ReadJob:
     """The job a command asked for, checked before any page is read: a missing model or language file, or a
     broken form file, stops the run here with what to do."""
     job = job.with_settings(recognizer=_recognizer(recognizer), **settings)
-    with _exits_on_error():
+    with exits_on_error():
         job.check_setup()
-    return replace(job, form=_load_form(form))
+    return replace(job, form=load_form(form))
 
 
 def _recognizer(name: str):
@@ -263,21 +245,6 @@ def _recognizer(name: str):
     return Recognizer(name)
 
 
-def _load_form(path: Path | None):
-    """The form asked for. A form file that cannot be used is a usage error, whatever is wrong in it: the
-    command cannot start (scanner.form.FormError carries no exit code of its own yet)."""
-    from scanner.errors import SheetError
-    from scanner.form import load_form
-
-    if path is None:
-        return None
-    try:
-        return load_form(path)
-    except SheetError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from exc
-
-
 def _form_file_or_name(value: str, store):
     """`add --form`: an existing file is a form file; anything else names a form stored in the workspace."""
     from pipeline.forms import load_named_form
@@ -285,20 +252,13 @@ def _form_file_or_name(value: str, store):
     from scanner.errors import SheetError
 
     if Path(value).is_file():
-        return _load_form(Path(value))
+        return load_form(Path(value))
     try:
         return load_named_form(store, value)
     except (WorkspaceError, SheetError) as exc:  # unknown name, or a stored form that no longer loads: usage
         store.close()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
-
-
-def _open_existing(workspace: Path):
-    from pipeline.store import Workspace
-
-    with _exits_on_error():
-        return Workspace.open(workspace, create=False)
 
 
 def add_summary(report, workspace: Path) -> str:
@@ -339,77 +299,6 @@ def _progress_bar():
             bar.update(task, completed=done, total=total, rate=done / max(time.monotonic() - started, 1e-6))
 
         yield tick
-
-
-@form_app.command("detect")
-def form_detect(
-    blank_sheet: Annotated[Path, typer.Argument(help="A scan of one blank (unsigned) sheet.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Form file (TOML) to write.")] = Path("form.toml"),
-    page: Annotated[int, typer.Option("--page", min=1, help="Which page of the file holds the blank sheet.")] = 1,
-) -> None:
-    """Propose an editable form (TOML) from one blank sheet, and keep the sheet beside it (OUTPUT with .png).
-
-    Pages read with the form are lined up with that blank sheet and its print (labels, rules, line numbers)
-    never counts as writing."""
-    from pipeline.forms import detect_form
-
-    template = output.with_suffix(".png")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with _exits_on_error():  # a blank sheet that cannot be read: nothing was (exit 4)
-        text = detect_form(blank_sheet, page=page, template=template)
-    output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output} and its blank sheet {template.name}: check the roles and boxes, then pass it as --form")
-
-
-FormNameArgument = Annotated[str, typer.Argument(help="The form's name: letters, digits, '-' or '_' (at most 60).")]
-
-
-@form_app.command("add")
-def form_add(
-    name: FormNameArgument,
-    blank_sheet: Annotated[Path, typer.Argument(help="A scan of one blank (unsigned) sheet.")],
-    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
-    page: Annotated[int, typer.Option("--page", min=1, help="Which page of the file holds the blank sheet.")] = 1,
-) -> None:
-    """Detect the form of a blank sheet and keep it in the workspace under NAME (then: add --form NAME)."""
-    from pipeline.forms import add_named_form, command_user
-    from pipeline.store import Workspace
-
-    with _exits_on_error():
-        with closing(Workspace.open(workspace)) as store:
-            stored = add_named_form(store, name, blank_sheet, page=page, created_by=command_user())
-    typer.echo(f"stored form {name} as {stored} with its blank sheet {stored.with_suffix('.png').name}: check the"
-               f" roles and boxes there; to change them, edit a copy and run 'petition form save {name} COPY'")
-
-
-@form_app.command("save")
-def form_save(
-    name: FormNameArgument,
-    form_file: Annotated[Path, typer.Argument(help="A form file (TOML), e.g. one written by form detect and edited.")],
-    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
-) -> None:
-    """Keep a form file and the blank sheet it names in the workspace under NAME (replacing a form of that name)."""
-    from pipeline.forms import command_user, save_named_form
-    from pipeline.store import Workspace
-
-    with _exits_on_error():
-        with closing(Workspace.open(workspace)) as store:
-            stored = save_named_form(store, name, form_file, created_by=command_user())
-    typer.echo(f"stored form {name} as {stored}")
-
-
-@form_app.command("list")
-def form_list(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
-    """The workspace's stored forms: name, lines, roles, whether it has its blank sheet."""
-    from pipeline.forms import describe, named_forms
-
-    store = _open_existing(workspace)
-    with _exits_on_error(), closing(store):
-        stored = named_forms(store)
-    if not stored:
-        typer.echo("no stored forms; add one with 'petition form add NAME BLANK_SHEET'")
-    for f in stored:
-        typer.echo(describe(f))
 
 
 @app.command("eval")
