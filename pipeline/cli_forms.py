@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipeline.cli_common import DEFAULT_WORKSPACE, WorkspaceOption, exits_on_error, open_existing
+from scanner.errors import ExitCode
 
 form_app = typer.Typer(help="Make and check form files (a sheet's layout, for when auto-detection is not enough).",
                        no_args_is_help=True)
@@ -50,9 +52,10 @@ def form_add(
 
     with exits_on_error():
         with closing(Workspace.open(workspace)) as store:
-            stored = add_named_form(store, name, blank_sheet, page=page, created_by=command_user())
-    typer.echo(f"stored form {name} as {stored} with its blank sheet {stored.with_suffix('.png').name}: check the"
-               f" roles and boxes there; to change them, edit a copy and run 'petition form save {name} COPY'")
+            saved = add_named_form(store, name, blank_sheet, page=page, created_by=command_user())
+    typer.echo(f"stored form {name} as {saved.path} with its blank sheet {saved.path.with_suffix('.png').name}: check"
+               f" the roles and boxes there; to change them, edit a copy and run 'petition form save {name} COPY'")
+    _say_kept(name, saved)
 
 
 @form_app.command("save")
@@ -61,25 +64,82 @@ def form_save(
     form_file: Annotated[Path, typer.Argument(help="A form file (TOML), e.g. one written by form detect and edited.")],
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
 ) -> None:
-    """Keep a form file and the blank sheet it names in the workspace under NAME (replacing a form of that name)."""
+    """Keep a form file and the blank sheet it names in the workspace under NAME (replacing a form of that name;
+    the one it replaces is kept as NAME@N for the batches read with it)."""
     from pipeline.forms import command_user, save_named_form
     from pipeline.store import Workspace
 
-    with exits_on_error():
+    with exits_on_error(), _broken_form_is_usage():
         with closing(Workspace.open(workspace)) as store:
-            stored = save_named_form(store, name, form_file, created_by=command_user())
-    typer.echo(f"stored form {name} as {stored}")
+            saved = save_named_form(store, name, form_file, created_by=command_user())
+    typer.echo(f"stored form {name} as {saved.path}")
+    _say_kept(name, saved)
+
+
+@contextmanager
+def _broken_form_is_usage() -> Iterator[None]:
+    """A form file that cannot be used is what the command was given, not a sheet that could not be read: exit 2
+    with its message (FormError is a SheetError, whose own code says nothing was read)."""
+    from scanner.form import FormError
+
+    try:
+        yield
+    except FormError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from exc
+
+
+def _say_kept(name: str, kept) -> None:
+    if kept.kept_as:
+        read = f"; batches {', '.join(map(str, kept.batches))} name it" if kept.batches else ""
+        typer.echo(f"the form {name} had before is kept as {kept.kept_as}{read}")
 
 
 @form_app.command("list")
 def form_list(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
-    """The workspace's stored forms: name, lines, roles, whether it has its blank sheet."""
+    """The workspace's stored forms: name, lines, roles, whether it has its blank sheet; then the earlier versions
+    (NAME@N) kept for the batches read with them."""
     from pipeline.forms import describe, named_forms
 
     store = open_existing(workspace)
     with exits_on_error(), closing(store):
-        stored = named_forms(store)
+        stored = named_forms(store, earlier_versions=True)
+    stored.sort(key=lambda f: f.is_earlier_version)  # stable: by name within each group
     if not stored:
         typer.echo("no stored forms; add one with 'petition form add NAME BLANK_SHEET'")
     for f in stored:
         typer.echo(describe(f))
+
+
+@form_app.command("delete")
+def form_delete(
+    name: Annotated[str, typer.Argument(help="The stored form to delete.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Delete a stored form. One that upload batches name is kept for them as NAME@N (no longer offered for new
+    uploads); an earlier version that batches were read with cannot be deleted."""
+    from pipeline.forms import delete_named_form
+
+    store = open_existing(workspace)
+    with exits_on_error(), closing(store):
+        removed = delete_named_form(store, name)
+    if removed.kept_as:
+        typer.echo(f"deleted form {name}; batches {', '.join(map(str, removed.batches))} name it, so it is kept for"
+                   f" them as {removed.kept_as}")
+    else:
+        typer.echo(f"deleted form {name}")
+
+
+@form_app.command("rename")
+def form_rename(
+    old: Annotated[str, typer.Argument(help="The stored form's name.")],
+    new: FormNameArgument,
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Give a stored form a new name; the upload batches that name it follow."""
+    from pipeline.forms import rename_named_form
+
+    store = open_existing(workspace)
+    with exits_on_error(), _broken_form_is_usage(), closing(store):
+        renamed = rename_named_form(store, old, new)
+    typer.echo(f"renamed form {old} to {new} ({renamed.path})")
