@@ -21,6 +21,7 @@
   const status = document.getElementById("fe-status");
   const roleKeys = Object.fromEntries(data.roles.map((r) => [r.key, r.value]));
   const roleLabels = Object.fromEntries(data.roles.map((r) => [r.value, r.label]));
+  const SHORT = { line_number: "no.", other: "other" };  // in the boxes: narrow columns
   let selected = readingOrder()[0] ?? 0;
   let wholePage = false;
   let drag = null;
@@ -82,9 +83,12 @@
                         tabindex: line === 0 ? 0 : -1, role: "button",
                         "aria-label": `field ${roleLabels[f.role]}, line ${line + 1}` }, layer);
     el("rect", { x: box.x, y: box.y, width: box.w, height: box.h, "vector-effect": "non-scaling-stroke" }, g);
-    const size = Math.max(10, Math.min(box.h * 0.45, (form.line_bounds[1] - form.line_bounds[0]) * H * 0.3));
-    const label = el("text", { x: box.x + size * 0.3, y: box.y + size * 1.05, "font-size": size }, g);
-    label.textContent = roleLabels[f.role];
+    // The role written in the box, as large as fits its height and width (0.6 em per character, roughly).
+    const text = SHORT[f.role] || roleLabels[f.role];
+    const lineH = (form.line_bounds[line + 1] - form.line_bounds[line]) * H;
+    const size = Math.max(8, Math.min(box.h * 0.42, lineH * 0.24, box.w * 0.9 / (0.6 * text.length)));
+    const label = el("text", { x: box.x + size * 0.25, y: box.y + size * 1.05, "font-size": size }, g);
+    label.textContent = text;
   }
 
   function drawEdges(i, line) {
