@@ -7,12 +7,14 @@ pipeline.forms.save_named_form, which loads it back with scanner.form.load_form:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import secrets
 import shutil
 import tempfile
 import time
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +23,12 @@ from PIL import Image
 
 from pipeline.forms import FORMS, FormNameTaken, Kept, check_name, detect_form, load_named_form, save_named_form
 from pipeline.store import Workspace, forms
-from scanner.form import Form, FormError, FormField, load_form, to_toml
+from scanner.form import Form, FormError, FormField, to_toml
 from scanner.types import Role
 
 DRAFTS = ".drafts"
 DRAFT_SHEET = "sheet.png"
-DRAFT_FORM = "form.toml"
+DRAFT_FORM = "layout.json"  # the proposed layout as the editor takes it (not yet a checked form)
 DRAFT_MAX_AGE_S = 24 * 3600  # a draft nobody saved within a day is removed when the next one is made
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 MAX_LINES = 60
@@ -80,8 +82,8 @@ def new_draft(workspace_root: Path, blank_sheet: Path) -> str:
     folder = root / token
     folder.mkdir()
     try:
-        text = detect_form(blank_sheet, template=folder / DRAFT_SHEET)
-        (folder / DRAFT_FORM).write_text(text, encoding="utf-8")
+        proposed = tomllib.loads(detect_form(blank_sheet, template=folder / DRAFT_SHEET))
+        (folder / DRAFT_FORM).write_text(json.dumps(_layout_of_toml(proposed)), encoding="utf-8")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -105,15 +107,31 @@ def source_of(workspace: Workspace, ref: str) -> EditorSource:
     raise UnknownDraft(ref)
 
 
-def source_form(workspace: Workspace, source: EditorSource) -> Form:
+def _layout_of_toml(proposed: Mapping) -> dict:
+    """A proposed form (detect_form's TOML, parsed) as the editor's layout, unchecked: a proposal without a name
+    or a signature field is what the editor is for, so it must open (load_form would refuse it)."""
+    meta = proposed["form"]
+    return {"table": meta["table"], "line_bounds": meta["line_bounds"],
+            "fields": [{"role": f["role"], "x0": f["x"][0], "x1": f["x"][1], "top": f["rows"][0],
+                        "bottom": f["rows"][1]} for f in proposed.get("fields", [])]}
+
+
+def _layout_of_form(form: Form) -> dict:
+    return {"table": list(form.table), "line_bounds": list(form.line_bounds),
+            "fields": [{"role": f.role.value, "x0": f.x0, "x1": f.x1, "top": f.top, "bottom": f.bottom}
+                       for f in form.fields]}
+
+
+def source_layout(workspace: Workspace, source: EditorSource) -> dict:
+    """The layout the editor starts from: the draft's proposal, or the stored form."""
     if source.kind == "draft":
-        return load_form(draft_folder(workspace.root, source.key) / DRAFT_FORM)
-    return load_named_form(workspace, source.key)
+        path = draft_folder(workspace.root, source.key) / DRAFT_FORM
+        return json.loads(path.read_text(encoding="utf-8"))
+    return _layout_of_form(load_named_form(workspace, source.key))
 
 
 def editor_data(workspace: Workspace, source: EditorSource, *, sheet_url: str) -> dict:
     """Everything the editor page's script needs (JSON in the page: no inline script)."""
-    form = source_form(workspace, source)
     width, height = _page_size(source.sheet)
     return {
         "source": source.ref,
@@ -121,9 +139,7 @@ def editor_data(workspace: Workspace, source: EditorSource, *, sheet_url: str) -
         "sheet": sheet_url if source.sheet is not None else "",
         "width": width, "height": height,
         "roles": [{"value": r.value, "label": ROLE_LABELS.get(r, r.value), "key": ROLE_KEYS[r]} for r in Role],
-        "form": {"table": list(form.table), "line_bounds": list(form.line_bounds),
-                 "fields": [{"role": f.role.value, "x0": f.x0, "x1": f.x1, "top": f.top, "bottom": f.bottom}
-                            for f in form.fields]},
+        "form": source_layout(workspace, source),
     }
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.forms import (FormInUse, FormNameError, FormNameTaken, Kept, UnknownForm, delete_named_form,
+from pipeline.forms import (FORMS, FormInUse, FormNameError, FormNameTaken, Kept, UnknownForm, delete_named_form,
                             named_forms, rename_named_form)
 from pipeline.review import auth, form_drafts, uploads
 from pipeline.review.form_drafts import BadEdit, EditorSource, UnknownDraft
@@ -120,7 +120,7 @@ def draft_editor(request: Request, token: str, current: auth.Session = Depends(a
 
 @router.get("/admin/form-drafts/{token}/sheet.png")
 def draft_sheet(request: Request, token: str, _current: auth.Session = Depends(admin_session)) -> Response:
-    return _sheet(_source(request, f"draft:{token}").sheet)
+    return _sheet(request, _source(request, f"draft:{token}").sheet)
 
 
 @router.get("/admin/forms/{name}/edit")
@@ -130,11 +130,13 @@ def form_editor(request: Request, name: str, current: auth.Session = Depends(adm
 
 @router.get("/admin/forms/{name}/sheet.png")
 def form_sheet(request: Request, name: str, _current: auth.Session = Depends(admin_session)) -> Response:
-    return _sheet(_source(request, f"form:{name}").sheet)
+    return _sheet(request, _source(request, f"form:{name}").sheet)
 
 
-def _sheet(path: Path | None) -> Response:
-    if path is None or not path.is_file():
+def _sheet(request: Request, path: Path | None) -> Response:
+    """Only a sheet the workspace keeps (forms/, drafts included), whatever path a hand-edited form names."""
+    kept = (settings_of(request).workspace / FORMS).resolve()
+    if path is None or not path.is_file() or not path.resolve().is_relative_to(kept):
         raise HTTPException(404, "this form has no blank sheet")
     return FileResponse(path, media_type="image/png", headers=_SHEET_HEADERS)
 

@@ -71,7 +71,7 @@
       el("line", { class: "fe-bound", "data-bound": j, x1: (left() - 0.02) * W, x2: (right() + 0.02) * W,
                    y1: y * H, y2: y * H, "vector-effect": "non-scaling-stroke" }, layer);
     });
-    setView();
+    if (!drag) setView();  // not while dragging: the view moving under the pointer would move the edge again
     showPanel();
     if (focusedField !== null) focusField(focusedField);
   }
@@ -251,6 +251,7 @@
   function endDrag(event) {
     if (!drag) return;
     drag = null;
+    setView();
     svg.classList.remove("fe-dragging");
     if (svg.hasPointerCapture(event.pointerId)) svg.releasePointerCapture(event.pointerId);
     say("");

@@ -372,3 +372,45 @@ def test_a_host_the_app_does_not_serve_is_refused(root):
     app = create_app(ReviewSettings(workspace=root, allowed_hosts=TEST_HOSTS), run_batches=False)
     with TestClient(app) as client:
         assert client.get("/admin/forms", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_proposal_without_a_name_field_opens_in_the_editor_and_is_stored_once_fixed(root, ada, blank_png):
+    token, _ = _new_draft(ada, blank_png)
+    proposal = root / "forms" / ".drafts" / token / "layout.json"
+    layout = json.loads(proposal.read_text(encoding="utf-8"))
+    next(f for f in layout["fields"] if f["role"] == "name")["role"] = "signature"  # issue 8: the roles detect gave
+    proposal.write_text(json.dumps(layout), encoding="utf-8")
+    data = _editor_data(ada.get(f"/admin/form-drafts/{token}").text)
+    refused = _save(ada, "county", data["source"], data["form"])
+    assert refused.status_code == 422 and "needs a 'name' and a 'signature' field" in refused.json()["error"]
+    assert not (root / "forms" / "county.toml").exists()
+    [f for f in data["form"]["fields"] if f["role"] == "signature"][-1]["role"] = "name"
+    assert _save(ada, "county", data["source"], data["form"]).status_code == 200
+
+
+def test_a_form_without_a_blank_sheet_is_edited_on_a_plain_page(root, ada):
+    text = (root / "forms" / "city.toml").read_text(encoding="utf-8")
+    hand = root / "hand.toml"
+    hand.write_text("\n".join(line for line in text.splitlines() if not line.startswith("template")), encoding="utf-8")
+    store = _store(root)
+    try:
+        from pipeline.forms import save_named_form
+
+        save_named_form(store, "by-hand", hand, created_by="ada")
+    finally:
+        store.close()
+    page = ada.get("/admin/forms/by-hand/edit").text
+    data = _editor_data(page)
+    assert data["sheet"] == "" and (data["width"], data["height"]) == (1700, 2200) and 'class="fe-paper"' in page
+    assert ada.get("/admin/forms/by-hand/sheet.png").status_code == 404
+    _field(data["form"], "date")["role"] = "other"
+    assert _save(ada, "by-hand", data["source"], data["form"]).status_code == 200
+    assert not (root / "forms" / "by-hand.png").exists()
+
+
+def test_only_a_blank_sheet_the_workspace_keeps_is_served(root, ada, tmp_path):
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes((root / "forms" / "city.png").read_bytes())
+    toml = root / "forms" / "city.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"city.png"', f'"{outside}"'), encoding="utf-8")
+    assert ada.get("/admin/forms/city/sheet.png").status_code == 404

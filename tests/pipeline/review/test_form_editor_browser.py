@@ -158,6 +158,24 @@ def test_an_admin_makes_a_form_from_a_blank_sheet_in_the_browser(page, live_url,
     edited = page.evaluate("JSON.parse(document.getElementById('fe-data').textContent)")  # the page's data is fixed
     assert edited["form"]["fields"][name]["x1"] == before
 
+    # From the keyboard: Shift+Down lowers the signature/address sub-row boundary (a tenth of a line's tenth).
+    signature = roles.index("signature")
+    page.focus(f'.fe-field[data-line="0"][data-field="{signature}"]')
+    page.keyboard.press("Shift+ArrowDown")
+    split = fields[signature]["bottom"] + 0.02
+
+    # Drag the last line's bottom edge up 10 px.
+    scale = page.evaluate("JSON.parse(document.getElementById('fe-data').textContent).width") / width
+    height = page.evaluate("JSON.parse(document.getElementById('fe-data').textContent).height")
+    bottom_edge = page.locator('.fe-bound[data-bound="5"]').bounding_box()
+    x, y = bottom_edge["x"] + bottom_edge["width"] * 0.3, bottom_edge["y"] + bottom_edge["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y - 10, steps=4)
+    page.mouse.up()
+    last_bound = page.evaluate("JSON.parse(document.getElementById('fe-data').textContent).form.line_bounds[5]")
+    raised = last_bound - 10 * scale / height
+
     # Lines can be added and removed.
     page.click("#fe-add-line")
     assert page.locator('.fe-field[data-line="5"]').count() == len(fields)
@@ -184,6 +202,9 @@ def test_an_admin_makes_a_form_from_a_blank_sheet_in_the_browser(page, live_url,
     assert by_role[Role.EMAIL].x0 == pytest.approx(moved, abs=0.002)  # the date cell's left edge moved along
     assert by_role[Role.NAME].x1 == pytest.approx(moved, abs=0.002)
     assert len(form.line_bounds) == 6 and form.template is not None and form.template.is_file()
+    assert by_role[Role.SIGNATURE].bottom == pytest.approx(split, abs=1e-4)
+    assert by_role[Role.ADDRESS].top == pytest.approx(split, abs=1e-4)
+    assert form.line_bounds[-1] == pytest.approx(raised, abs=0.001)
 
     # `petition add --form NAME` reads with it: a blank copy of the sheet, its five lines blank.
     copy = tmp_path / "blank-copy.png"
