@@ -101,7 +101,7 @@ def _new_draft(client: TestClient, png: bytes) -> tuple[str, dict]:
 
 
 def _editor_data(html: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="fe-data">(.*?)</script>', html, re.S).group(1))
+    return json.loads(re.search(r'<script type="application/json" id="fe-data">(.*?)</script>', html, re.DOTALL).group(1))
 
 
 def _save(client: TestClient, name: str, source: str, form: dict, *, replace: bool = False, csrf: str | None = None):
@@ -120,7 +120,7 @@ def test_the_forms_page_lists_each_stored_form_and_the_batches_that_name_it(root
     batch = _add_batch(root, "city", "done")
     page = ada.get("/admin/forms")
     assert page.status_code == 200
-    row = re.search(r'<tr data-form="city">(.*?)</tr>', page.text, re.S).group(1)
+    row = re.search(r'<tr data-form="city">(.*?)</tr>', page.text, re.DOTALL).group(1)
     assert "<td>5</td>" in row and "signature" in row and "name" in row and "<td>yes</td>" in row
     assert "by ada at" in row and f"<td>{batch}</td>" in row
     assert 'href="/admin/forms/city/edit"' in row
@@ -154,7 +154,7 @@ def test_a_blank_sheet_becomes_a_draft_the_editor_shows_over_its_image(ada):
     assert (data["width"], data["height"]) == (1703, 2202)
     page = ada.get(f"/admin/form-drafts/{token}")
     # No inline script (the CSP allows only the app's own files): data travels as JSON, code as a file.
-    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.S)
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.DOTALL)
     assert all('type="application/json"' in attrs or ('src="/static/' in attrs and not body.strip())
                for attrs, body in scripts)
     assert "script-src 'self'" in page.headers["content-security-policy"]
