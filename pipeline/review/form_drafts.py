@@ -137,7 +137,7 @@ def editor_data(workspace: Workspace, source: EditorSource, *, sheet_url: str) -
         "source": source.ref,
         "name": source.key if source.kind == "form" else "",
         "sheet": sheet_url if source.sheet is not None else "",
-        "width": width, "height": height,
+        "width": width, "height": height, "max_fields": MAX_FIELDS,
         "roles": [{"value": r.value, "label": ROLE_LABELS.get(r, r.value), "key": ROLE_KEYS[r]} for r in Role],
         "form": source_layout(workspace, source),
     }

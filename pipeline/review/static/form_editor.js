@@ -313,6 +313,32 @@
     });
   }
 
+  // Fields: split one in two (the new half is 'other' until given its role), remove one ------------------------
+
+  function split(across) {
+    const f = form.fields[selected];
+    if (!f) return;
+    const [lo, hi, min] = across ? [f.x0, f.x1, MIN_W] : [f.top, f.bottom, MIN_ROW];
+    const mid = (lo + hi) / 2;
+    if (mid - lo < min) { say("this field is too small to split", true); return; }
+    if (form.fields.length >= data.max_fields) { say(`a form has at most ${data.max_fields} fields`, true); return; }
+    const half = { ...f, role: "other" };
+    if (across) { f.x1 = half.x0 = mid; } else { f.bottom = half.top = mid; }
+    form.fields.push(half);
+    selected = form.fields.length - 1;
+    changed();
+    focusField(selected);
+  }
+
+  document.getElementById("fe-split-across").addEventListener("click", () => split(true));
+  document.getElementById("fe-split-down").addEventListener("click", () => split(false));
+  document.getElementById("fe-remove-field").addEventListener("click", () => {
+    if (form.fields.length <= 1) { say("a form keeps at least one field", true); return; }
+    form.fields.splice(selected, 1);
+    selected = readingOrder()[0];
+    changed();
+  });
+
   // Lines -------------------------------------------------------------------------------------------------
 
   document.getElementById("fe-add-line").addEventListener("click", () => {

@@ -129,6 +129,13 @@ def test_an_admin_makes_a_form_from_a_blank_sheet_in_the_browser(page, live_url,
     page.click('#fe-roles button[data-role="other"]')
     assert _role_at(page, ward) == "other" and page.locator('.fe-field[data-role="other"]').count() == 5
 
+    # A field can be split in two (the new half is 'other') and removed again.
+    page.click("#fe-split-across")
+    assert page.locator('.fe-field[data-line="0"]').count() == len(fields) + 1
+    assert page.evaluate("document.activeElement.dataset.field") == str(len(fields))  # the new half
+    page.click("#fe-remove-field")
+    assert page.locator('.fe-field[data-line="0"]').count() == len(fields)
+
     # By keyboard: the first box, Tab and the arrows to the date box, then its role's key.
     page.focus('.fe-field[data-line="0"]:first-of-type')
     first = _focused(page)
