@@ -405,7 +405,10 @@ def _crosses(search: _Search, split: _Split, bound: float, x0: int, x1: int) -> 
 def _column_bounds(search: _Search, line_ys: tuple[int, ...], top: float, bottom: float,
                    extent: TableExtent) -> tuple[int, ...]:
     """Vertical rules present in this sub-row on most lines, plus the table's edges."""
-    vertical = search.masks.vertical
+    # A divider in a photo wavers a pixel or two off its mean x (2 at the reference): a row counts for every x
+    # its divider passes within that reach of, so one divider's votes are not split between neighbouring x.
+    reach = search.px(2)
+    vertical = cv2.dilate(search.masks.vertical, _rect(2 * reach + 1, 1))
     # The rows next to a horizontal rule (2 px at the reference) hold its junctions, not the dividers.
     inset = search.px(2)
     height_total = 0

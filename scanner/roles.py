@@ -20,7 +20,8 @@ from scanner.types import Box, FieldSpec, LineBox, Role, SheetLayout
 _DEFAULT = LayoutSettings()
 
 # Checked in order: "PRINTED NAME OF SIGNER" is a name, "SIGNATURE OF PETITIONER" a signature, "DATE SIGNED"
-# a date. "SIGNATURE AND ADDRESS" is a signature: a column headed by both is where people sign.
+# a date. "SIGNATURE AND ADDRESS" is a signature: a column headed by both is where people sign (but see
+# role_from_text for a name named before a signature).
 _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
     (Role.EMAIL, ("EMAIL", "E-MAIL")),
     (Role.ZIP, ("ZIP", "POSTAL", "ZIPCODE")),
@@ -38,7 +39,15 @@ _KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
 def role_from_text(text: str, *, similarity: float = _DEFAULT.keyword_similarity) -> Role | None:
     """The role a header or label names, tolerating OCR's small misreadings."""
     found = _keyword_hits(text, similarity)
-    return min(found)[2] if found else None
+    if not found:
+        return None
+    best = min(found)[2]
+    # One header naming a name and then a signature ("PRINTED NAME OF PETITIONER  SIGNATURE") is two columns
+    # whose divider was not seen: the name is written at the left of the cell, so the cell is the name's.
+    first_at = {role: min(at for _, at, r in found if r == role) for _, _, role in found}
+    if best is Role.SIGNATURE and first_at.get(Role.NAME, len(text)) < first_at[Role.SIGNATURE]:
+        return Role.NAME
+    return best
 
 
 def roles_in_text(text: str, *, similarity: float = _DEFAULT.keyword_similarity) -> tuple[Role, ...]:

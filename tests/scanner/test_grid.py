@@ -170,3 +170,23 @@ def test_a_full_width_rule_one_spacing_below_the_table_is_not_a_line():
     grid = _grid(to_gray(page))
     assert len(grid.line_rules) == len(form.lines) + 1
     assert abs(grid.line_rules[-1] - bottom) < 8
+
+
+def test_a_pale_divider_that_wavers_a_pixel_either_way_is_still_a_column():
+    """A phone photo's resampled divider runs a pixel left or right of its mean from one stretch to the next;
+    its votes are not split between neighbouring x (the held-out ballot photo lost NAME | SIGNATURE so)."""
+    rng = np.random.default_rng(5)
+    gray = np.full((2200, 1700), 235, np.uint8)
+    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
+    bottom = top + spacing * lines
+    for y in range(top, bottom + 1, spacing):
+        gray[y - 1 : y + 2, left:right] = 60
+    gray[top:bottom, left - 1 : left + 2] = 60
+    gray[top:bottom, right - 1 : right + 2] = 60
+    dividers = (180, 580, 960, 1340)
+    for x in dividers:
+        for y in range(top, bottom, 50):  # a pale 1-px divider that steps a pixel either way every 50 rows
+            gray[y : y + 50, x + int(rng.integers(-1, 2))] = 190
+    columns = _grid(gray).slot_columns[0]
+    assert len(columns) == len(dividers) + 2, columns
+    assert all(min(abs(c - x) for c in columns) <= 3 for x in dividers)

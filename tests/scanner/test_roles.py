@@ -32,6 +32,9 @@ from scanner.types import Role
         ("ZAP", None),  # short keywords must match exactly
         ("SIGNATURE AND ADDRESS OF PETITIONER", Role.SIGNATURE),  # where people sign, never the address
         ("DATE SIGNED", Role.DATE),
+        # Two columns read as one (their divider missed): the name is written at the cell's left.
+        ("PRINTED NAME OF PETITIONER SIGNATURE", Role.NAME),
+        ("SIGNATURE / PRINTED NAME", Role.SIGNATURE),
     ],
 )
 def test_role_from_text(text, role):
