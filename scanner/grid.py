@@ -191,11 +191,12 @@ def find_grid(masks: Masks, *, settings: LayoutSettings = _DEFAULT, unit: float 
         raise NoTableFound(f"found {len(rules)} long horizontal rules, a table needs at least {needed}")
     extent = _table_extent(search, rules)
     slack = settings.full_rule_slack * extent.width
-    full = [r for r in rules if r.start <= extent.x0 + slack and r.end >= extent.x1 - slack]
+    full = _without_strokes([r for r in rules if r.start <= extent.x0 + slack and r.end >= extent.x1 - slack],
+                            search)
     run = _regular_run(search, full, fallback=rules)
     if len(run) < needed:
         raise NoTableFound(f"no run of evenly spaced rules (at least {needed - 1} table lines) was found")
-    run = _crossed_by_dividers(search, run, extent)
+    run = _opened_by_a_full_rule(_crossed_by_dividers(search, run, extent), full, needed)
     shortest = settings.partial_rule_length * extent.width
     partial = [r for r in rules if r not in full and r.length >= shortest and run[0].pos < r.pos < run[-1].pos]
     ruling_px = max(1, int(np.median([r.thickness for r in run])))
@@ -264,6 +265,21 @@ def _table_extent(search: _Search, rules: list[Rule]) -> TableExtent:
     x0 = int(np.median(starts[0])) if starts else min(r.start for r in long_rules)
     x1 = int(np.median(ends[-1])) if ends else max(r.end for r in long_rules)
     return TableExtent(x0, x1)
+
+
+def _without_strokes(full: list[Rule], search: _Search) -> list[Rule]:
+    """The table-wide rules without pen strokes: a line struck through edge to edge is a long level run too,
+    but a slanting stroke spans far more rows than the printed rules (over twice their median thickness, and
+    over 4 px at the reference more). The outermost rules stay whatever their weight: a table's border is often heavier.
+    Left in, a strike halfway down a line counted as a full rule and made a chain at half the spacing, through
+    the sub-row rules, look like the table (the city form read as ten half lines)."""
+    ordered = sorted(full, key=lambda r: r.pos)
+    if len(ordered) < 3:
+        return ordered
+    usual = float(np.median([r.thickness for r in ordered]))
+    heaviest = max(2 * usual, usual + search.px(4))
+    inner = [r for r in ordered[1:-1] if r.thickness <= heaviest]
+    return [ordered[0], *inner, ordered[-1]]
 
 
 def _regular_run(search: _Search, rules: list[Rule], *, fallback: list[Rule] = ()) -> list[Rule]:
@@ -341,6 +357,14 @@ def _crossed_by_dividers(search: _Search, run: list[Rule], extent: TableExtent) 
     while len(run) > needed and not _has_divider(search, run[-2].pos, run[-1].pos, inner):
         run = run[:-1]
     while len(run) > needed and not _has_divider(search, run[0].pos, run[1].pos, inner):
+        run = run[1:]
+    return run
+
+
+def _opened_by_a_full_rule(run: list[Rule], full: list[Rule], needed: int) -> list[Rule]:
+    """The run from its first table-wide rule: once a band no divider crosses is cut off above it, a shorter
+    stand-in left on top (a rule under the warning's print, one spacing above the header) opens no line."""
+    while len(run) > needed and run[0] not in full:
         run = run[1:]
     return run
 

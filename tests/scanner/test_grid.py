@@ -190,3 +190,35 @@ def test_a_pale_divider_that_wavers_a_pixel_either_way_is_still_a_column():
     columns = _grid(gray).slot_columns[0]
     assert len(columns) == len(dividers) + 2, columns
     assert all(min(abs(c - x) for c in columns) <= 3 for x in dividers)
+
+
+def test_a_line_struck_through_at_its_sub_row_rule_does_not_halve_the_lines():
+    """A circulator's edge-to-edge strike, slanting across the SIGNATURE/ADDRESS rule of a city line, is a long
+    level run as well; counted as a table rule, a chain at half the spacing through the sub-row rules won."""
+    from PIL import ImageDraw
+
+    page, form = _city()
+    line = form.lines[3].box
+    middle = (line.y0 + line.y1) / 2
+    ImageDraw.Draw(page).line([(form.table.x0 + 20, middle - 6), (form.table.x1 + 8, middle + 6)], fill=25, width=4)
+    grid = _grid(to_gray(page))
+    assert len(grid.line_rules) == len(form.lines) + 1
+    assert len([s for s in grid.slots if (s.top, s.bottom) != (0.0, 1.0)]) == 2  # SIGNATURE over ADDRESS
+
+
+def test_a_short_rule_one_spacing_above_the_header_opens_no_line():
+    """A full rule two spacings above the first line (the warning box's) and a shorter one a spacing above it
+    (under the warning's print) chain on into the table: once the band no divider crosses is cut off, the
+    short stand-in left on top opens no line (the city photo read its header as a line)."""
+    from PIL import ImageDraw
+
+    page, form = _city()
+    first = form.lines[0].box
+    spacing = first.h
+    draw = ImageDraw.Draw(page)
+    draw.line([(form.table.x0, first.y0 - 2 * spacing), (form.table.x1, first.y0 - 2 * spacing)], fill=20, width=3)
+    stand_in = first.y0 - spacing - 8
+    draw.line([(form.table.x0 + 5, stand_in), ((form.table.x0 + form.table.x1) / 2, stand_in)], fill=20, width=3)
+    grid = _grid(to_gray(page))
+    assert len(grid.line_rules) == len(form.lines) + 1, grid.line_rules
+    assert abs(grid.line_rules[0] - first.y0) < 8
