@@ -77,6 +77,7 @@ calibrate: setup
 # Re-render the committed sample scans (deterministic: the same bytes every time).
 samples: setup
 	$(BIN)/python samples/render.py samples/scans
+	$(BIN)/python samples/city_form.py samples/city --count 5 --seed 2 --form samples/forms/city-form.toml
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis

@@ -18,7 +18,6 @@ sys.path.insert(0, str(ROOT))
 
 from samples.handwriting import EVAL_FONTS, write_handwriting_eval_set  # noqa: E402
 from samples.render import write_eval_set  # noqa: E402
-from scanner.form import to_toml  # noqa: E402
 
 PETITION = Path(sys.executable).parent / "petition"
 
@@ -53,10 +52,7 @@ def city_form(work: Path, sheets: int) -> list[str]:
 
     folder = work / "city"
     city.write_city_set(folder, sheets, seed=31)
-    template = work / "city-form.png"
-    city.blank_form(200).save(template)
-    form = work / "city-form.toml"
-    form.write_text(to_toml(city.form_file(template)), encoding="utf-8")
+    form, _ = city.write_form_file(work / "city-form.toml")
     out = []
     for label, used in (("automatic layout, no form", None), ("with its form file and blank sheet", form)):
         figures = evaluate(folder, work / f"city-{'form' if used else 'auto'}" / "rows.csv", by="", form=used)

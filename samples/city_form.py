@@ -19,7 +19,7 @@ sub-row, sometimes into the line above or below; a circulator sometimes strikes 
 - write_city_set(out_dir, count, seed=): skewed grey JPEG scans of filled sheets and blank copies, one phone
   photo, struck lines, and truth.json in the format `petition eval` reads.
 
-    python samples/city_form.py OUT_DIR --count 10 [--seed 1] [--template blank.png]
+    python samples/city_form.py OUT_DIR --count 10 [--seed 1] [--template blank.png] [--form city-form.toml]
 """
 
 from __future__ import annotations
@@ -554,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--template", type=Path, metavar="PNG", help="also write the unfilled form here")
     parser.add_argument("--dpi", type=int, default=200, help="--template resolution (default 200)")
+    parser.add_argument("--form", type=Path, metavar="TOML",
+                        help="also write the form's true cells here, with its blank sheet beside it (TOML with .png)")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
@@ -563,7 +565,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.template:
         blank_form(args.dpi).save(args.template, dpi=(args.dpi, args.dpi))
         print(args.template)
+    if args.form:
+        print(*write_form_file(args.form, args.dpi), sep="\n")
     return 0
+
+
+def write_form_file(path: Path, dpi: int = 200) -> tuple[Path, Path]:
+    """The form file a corrected `petition form detect` gives for this form, and its blank sheet beside it."""
+    from scanner.form import to_toml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    template = path.with_suffix(".png")
+    blank_form(dpi).save(template, dpi=(dpi, dpi))
+    path.write_text(to_toml(form_file(template, dpi)), encoding="utf-8")
+    return path, template
 
 
 if __name__ == "__main__":

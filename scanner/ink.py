@@ -18,6 +18,7 @@ from scanner.types import (
     CellRef,
     FieldSpec,
     InkMeasure,
+    LineBox,
     Presence,
     Role,
     SheetLayout,
@@ -405,22 +406,36 @@ def find_strike(context: PageContext, writing: np.ndarray, line_index: int) -> b
     A vertical smear first lets a stroke slanted by a few degrees (or wavy) stay continuous; then only
     level runs longer than any handwritten letter survive an opening; their total span decides.
     """
-    layout, scale = context.layout, context.scale
+    layout = context.layout
     line = layout.lines[line_index]
+    needed = context.settings.ink.strike_span * layout.table.width
+    in_writing = _level_runs(context, writing, line)
+    span = np.count_nonzero(in_writing.any(axis=0))
+    if span >= needed or span < needed / 3:
+        return span >= needed
+    # A strike along a sub-row's rule (the city form's SIGNATURE/ADDRESS rule lies at mid-line, where people
+    # strike) was erased with the rule. Followed through all ink, it runs on from the writing's level runs
+    # across that cell; a rule alone never does (it is no writing, and ends at its cell's divider).
+    in_ink = _level_runs(context, context.masks.ink, line)
+    count, labels = cv2.connectedComponents(in_ink, connectivity=8)
+    joined = np.setdiff1d(np.unique(labels[in_writing > 0]), [0])
+    return count > 1 and np.count_nonzero(np.isin(labels, joined).any(axis=0)) >= needed
+
+
+def _level_runs(context: PageContext, mask: np.ndarray, line: LineBox) -> np.ndarray:
+    """Long, nearly level runs of the mask in the line (off its rules), rejoined across the column dividers."""
+    layout, scale = context.layout, context.scale
     height = line.y1 - line.y0
     # Off the rules: their thickness and a little more (2 px at the reference), where removal leaves stubs.
     inset = max(scale.px(2), scale.rule_px + scale.px(2))
-    band = writing[line.y0 + inset : line.y1 - inset, layout.table.x0 : layout.table.x1]
+    band = mask[line.y0 + inset : line.y1 - inset, layout.table.x0 : layout.table.x1]
     if band.size == 0 or not band.any():
-        return False
-    width = layout.table.width
+        return np.zeros_like(band)
     # An eighth of the line tall (at least 3 px at the reference); longer than a letter is wide (at least 10).
     smear = max(scale.px(3), height // 8)
     smeared = _bridge_dividers(context, cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_RECT, (1, smear))))
-    level = cv2.getStructuringElement(cv2.MORPH_RECT, (max(scale.px(10), width // 8), 1))
-    long_runs = cv2.morphologyEx(smeared, cv2.MORPH_OPEN, level)
-    span = np.count_nonzero(long_runs.any(axis=0))
-    return span >= context.settings.ink.strike_span * width
+    level = cv2.getStructuringElement(cv2.MORPH_RECT, (max(scale.px(10), layout.table.width // 8), 1))
+    return cv2.morphologyEx(smeared, cv2.MORPH_OPEN, level)
 
 
 def _bridge_dividers(context: PageContext, band: np.ndarray) -> np.ndarray:

@@ -213,3 +213,18 @@ def test_set_is_scans_blank_copies_a_photo_and_struck_lines_in_the_eval_truth_fo
     blank_copies = [p for p in paths if doc["files"][p.name]["pages"][0]["blank_copy"]]
     assert len(blank_copies) == 1  # filled, blank copy, filled photo
     assert (frame["truth_status"] == "struck").any()
+
+
+def test_the_committed_city_samples_are_what_make_samples_renders(tmp_path):
+    """samples/city and samples/forms are rendered, never edited: a fresh render gives the same bytes."""
+    from samples.city_form import write_city_set, write_form_file
+    from tests.support import ROOT
+
+    committed = ROOT / "samples" / "city"
+    paths = write_city_set(tmp_path / "city", 5, seed=2)
+    assert sorted(p.name for p in paths) == sorted(p.name for p in committed.glob("*.jpg"))
+    for path in [*paths, tmp_path / "city" / "truth.json"]:
+        assert path.read_bytes() == (committed / path.name).read_bytes(), path.name
+    form, template = write_form_file(tmp_path / "forms" / "city-form.toml")
+    for path in (form, template):
+        assert path.read_bytes() == (ROOT / "samples" / "forms" / path.name).read_bytes(), path.name

@@ -168,3 +168,29 @@ def test_date_and_ward_are_read_from_their_own_columns():
             else:
                 # The handwriting reader may slip on a digit; a divider read as "1" would add one.
                 assert len(read) <= len(written), (line.line, role, read, written)
+
+
+@pytest.mark.parametrize("kind", ["scan", "photo"])
+def test_a_strike_along_the_signature_address_rule_strikes_the_line(kind):
+    """A circulator strikes a line at mid-height, where the SIGNATURE/ADDRESS rule runs: in the left cell the
+    stroke lies on the rule and goes with it, but it runs on through the name, date and ward. The other
+    lines' sub-row rules alone strike nothing."""
+    from PIL import ImageDraw
+
+    image, truth = city_form.render_city_sheet(seed=21, dpi=DPI, statuses=("signed", "signed", "name_only",
+                                                                           "signed", "blank"))
+    form = city_form.city_form_layout(DPI)
+    line = form.lines[1].box
+    rule = form.lines[1].cells["address"].y0
+    # Freehand, drifting half a degree off the rule, from just inside the table to the middle of WARD: without
+    # its left-cell part it would cross less than half the table.
+    ward = form.lines[1].cells["ward"]
+    end = (ward.x0 + ward.x1) / 2
+    ImageDraw.Draw(image).line([(form.table.x0 + 25, rule + 2), (end, rule - 8)], fill=30, width=4)
+    if kind == "photo":
+        image, truth = render.degrade(image, truth, seed=28, photo=True)
+    else:
+        image, truth = render.degrade(image, truth, seed=28, skew_deg=1.2, noise=True)
+    result = read_gray(to_gray(image))
+    assert line.y0 < rule < line.y1
+    assert [r.status is LineStatus.STRUCK for r in result.lines] == [False, True, False, False, False]
