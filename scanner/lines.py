@@ -42,8 +42,11 @@ def _read_line(context: PageContext, ink: Ink, index: int) -> LineReading:
     fields: dict[Role, TextRead] = {}
     for role in TEXT_ROLES:
         cell = layout.cell_ref(index, role)
+        # Only a cell holding a stroke of writing size is read (the stray-mark rule of presence): a speck of
+        # dust or toner in an empty address or date cell was read as "o" or ".".
         if cell is not None:
-            fields[role] = _read_text(context, ink, cell, _KIND_OF_ROLE[role])
+            written = _measure(context, ink, cell).extent > 0
+            fields[role] = _read_text(context, ink, cell, _KIND_OF_ROLE[role]) if written else _NOTHING
     status = decide_status(name_ink.presence, signature.presence, struck)
     reasons = review_reasons(status, name_ink.presence, signature.presence, name, context.accept_name_at)
     if layout.guessed_roles:

@@ -179,3 +179,27 @@ def test_a_page_that_fails_after_its_layout_keeps_its_layout_overlays(tmp_path, 
     result = read_file_page(ref, settings=NO_OCR, debug_dir=str(debug), engine=_CrashOnNames())
     assert result.status is PageStatus.FAILED
     assert sorted(p.name for p in debug.iterdir()) == ["filled_p001_cells.png", "filled_p001_lines.png"]
+
+
+def test_a_speck_in_an_empty_text_field_is_not_read():
+    """An address, date or ward cell is read only when it holds a stroke of writing size: a speck of dust or
+    toner there was read as "o" or "." and reached rows.csv."""
+    from scanner.grid import ruling_masks
+    from scanner.lines import read_lines
+
+    gray = np.full((400, 900), 255, np.uint8)
+    layout = SheetLayout(Box(50, 100, 850, 282), (LineBox(1, 100, 160), LineBox(2, 160, 222), LineBox(3, 222, 282)),
+                         (FieldSpec(Role.LINE_NUMBER, 50, 100), FieldSpec(Role.NAME, 100, 400),
+                          FieldSpec(Role.SIGNATURE, 400, 650), FieldSpec(Role.ADDRESS, 650, 850)),
+                         None, 3, "detected")
+    for y in (100, 160, 222, 282):
+        gray[y - 1 : y + 2, 50:851] = 0
+    for x in (50, 100, 400, 650, 850):
+        gray[99:284, x - 1 : x + 2] = 0
+    gray[128:131, 740:743] = 40  # line 1: a speck in the address cell
+    cv2.putText(gray, "12 Elm", (665, 205), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)  # line 2: an address
+    reader = FakeReader({TextKind.ADDRESS: TextRead("12 Elm", 0.9)})
+    context = context_for(ruling_masks(gray), layout, gray=gray, reader=reader)
+    readings = read_lines(context, find_ink(context))
+    assert [kind for kind, _ in reader.crops] == [TextKind.ADDRESS]
+    assert [r.fields[Role.ADDRESS].text for r in readings] == ["", "12 Elm", ""]
