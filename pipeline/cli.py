@@ -19,8 +19,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from pipeline import cli_voters
 from pipeline.cli_common import DEFAULT_WORKSPACE, WorkspaceOption, exits_on_error, load_form, open_existing
 from pipeline.cli_forms import form_app
+from pipeline.cli_voters import voters_app
 from pipeline.job import ReadJob, limit_omp_threads
 from scanner.errors import ExitCode
 
@@ -44,6 +46,9 @@ AcceptOption = Annotated[Optional[float], typer.Option(
 app = typer.Typer(help="Read scanned petition signature sheets into verified per-line results.", no_args_is_help=True,
                   add_completion=False)
 app.add_typer(form_app, name="form")
+app.add_typer(voters_app, name="voters")
+app.command("match")(cli_voters.match)
+app.command("report")(cli_voters.report)
 
 
 @app.command()
