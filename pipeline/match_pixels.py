@@ -1,0 +1,69 @@
+"""Let the pixels decide between a line's candidate voters: the name crop kept at `add` is run through the
+PP-OCR recognizer again and each candidate's name is scored by its CTC log-likelihood (scanner/ctc.py, the
+forward algorithm over every alignment), the same evidence the reader uses to choose among name-list spellings.
+
+A candidate's gap is the crop's log-likelihood of the best text the recognizer finds (its greedy reading, or
+the stored name if that scores higher) minus that of the candidate's name written as a signer would: "First
+Last", with the middle initial, or the two run together. A registered signer misread by a letter the crop
+leaves in doubt scores close to the reading; a look-alike voter whose name differs by a letter the crop shows
+clearly scores nats lower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.store.voters import Voter
+from scanner import ctc
+from scanner.handwriting import CHARSETS, prepare
+from scanner.ocr import TextKind
+from scanner.pp_ocr import Model, PpOcrRecognizer
+
+_NAME_CHARSET = CHARSETS[TextKind.NAME]
+
+
+class CropScorer:
+    """Scores candidate names against name crops; loads the recognizer once, on first use."""
+
+    def __init__(self, recognizer: PpOcrRecognizer | None = None, *, model: Model = Model.V6_SMALL) -> None:
+        self._recognizer = recognizer
+        self._model = model
+
+    def matrix(self, crop_path: Path) -> ctc.FoldedMatrix | None:
+        """The recognizer's folded probabilities for a stored crop; None when the crop cannot be read."""
+        image = cv2.imread(str(crop_path), cv2.IMREAD_GRAYSCALE)
+        if image is None or image.size == 0 or not (image < 200).any():
+            return None
+        if self._recognizer is None:
+            self._recognizer = PpOcrRecognizer()
+        probabilities = self._recognizer.probabilities(prepare(image), self._model)
+        return ctc.fold_matrix(probabilities, _NAME_CHARSET)
+
+    def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter]) -> list[tuple[float, float]]:
+        """Per voter: (gap to the best reading in nats, the name's log-likelihood)."""
+        greedy = ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text
+        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter)) for voter in voters]
+        readings = [_likelihood(matrix, t) for t in {reading, " ".join(greedy.split())} if t.strip()]
+        best = max([*readings, *likelihoods, float("-inf")])
+        if not np.isfinite(best):
+            return [(1e6, float("-inf")) for _ in voters]
+        return [(round(best - x, 3) if np.isfinite(x) else 1e6, x) for x in likelihoods]
+
+
+def written_forms(voter: Voter) -> set[str]:
+    """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded)."""
+    first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
+    if not first:
+        return {last}
+    forms = {f"{first} {last}", f"{first}{last}", f"{last} {first}"}
+    if middle:
+        forms |= {f"{first} {middle[:1]} {last}", f"{first} {middle[:1]}. {last}", f"{first} {middle} {last}"}
+    return forms
+
+
+def _likelihood(matrix: ctc.FoldedMatrix, text: str) -> float:
+    return ctc.log_likelihood(matrix, text)
