@@ -121,7 +121,7 @@ def _with_pixels(workspace: Workspace, scorer: CropScorer, line: EffectiveLine,
     if matrix is None:
         return candidates
     nearest = candidates[:PIXEL_CANDIDATES]
-    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest])
+    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], middle=_split(line.name)[1])
     return [replace(c, gap=g, likelihood=round(ll, 3)) for c, (g, ll) in zip(nearest, gaps)]
 
 

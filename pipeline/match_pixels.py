@@ -43,10 +43,12 @@ class CropScorer:
         probabilities = self._recognizer.probabilities(prepare(image), self._model)
         return ctc.fold_matrix(probabilities, _NAME_CHARSET)
 
-    def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter]) -> list[tuple[float, float]]:
-        """Per voter: (gap to the best reading in nats, the name's log-likelihood)."""
+    def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter], *,
+             middle: str = "") -> list[tuple[float, float]]:
+        """Per voter: (gap to the best reading in nats, the name's log-likelihood). `middle`: the middle name or
+        initial read on the line, which a signer may write whatever the voter file holds."""
         greedy = ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text
-        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter)) for voter in voters]
+        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle)) for voter in voters]
         readings = [_likelihood(matrix, t) for t in {reading, " ".join(greedy.split())} if t.strip()]
         best = max([*readings, *likelihoods, float("-inf")])
         if not np.isfinite(best):
@@ -54,14 +56,15 @@ class CropScorer:
         return [(round(best - x, 3) if np.isfinite(x) else 1e6, x) for x in likelihoods]
 
 
-def written_forms(voter: Voter) -> set[str]:
-    """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded)."""
+def written_forms(voter: Voter, written_middle: str = "") -> set[str]:
+    """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
+    with or without their middle name or initial, or the one the line shows."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}
     forms = {f"{first} {last}", f"{first}{last}", f"{last} {first}"}
-    if middle:
-        forms |= {f"{first} {middle[:1]} {last}", f"{first} {middle[:1]}. {last}", f"{first} {middle} {last}"}
+    for shown in {middle, written_middle.strip()} - {""}:
+        forms |= {f"{first} {shown[:1]} {last}", f"{first} {shown[:1]}. {last}", f"{first} {shown} {last}"}
     return forms
 
 

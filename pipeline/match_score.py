@@ -36,6 +36,7 @@ class MatchSettings:
     text_separation: float = 1.5  # ... by this much
     pixel_plausible_gap: float = 6.0  # the crop explains a candidate at most this much worse than its reading
     pixel_match_gap: float = 2.5  # ... to match automatically
+    support_gap: float = 2.0  # each of zip, ward, address agreeing allows this much more
     pixel_separation: float = 4.0  # the best candidate beats the next voter's name by this much
     pixel_auto_cost: float = 2.0  # and its name is at most this far from the reading
 
@@ -198,6 +199,7 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
     if namesakes and all(c.support >= best.support for c in namesakes):
         return MatchStatus.AMBIGUOUS, best
     others = [c for c in rivals if not _same_name(best, c) and c.support >= best.support]
-    if not others and best.gap <= settings.pixel_match_gap and best.cost <= settings.pixel_auto_cost:
+    allowed = settings.pixel_match_gap + settings.support_gap * best.support
+    if not others and best.gap <= allowed and best.cost <= settings.pixel_auto_cost:
         return MatchStatus.MATCHED, best
     return MatchStatus.REVIEW, best

@@ -4,8 +4,9 @@ decoys of each, some signers left out as not registered, and invented filler vot
 Everything is invented (render.py's and handwriting.py's name pools, random addresses); no real person's data.
 Decoys are what makes matching hard: per signer, someone with the same surname and another first name, someone
 whose name is one letter off (half of them by a letter the recognizer confuses: m/n, u/v, a/o, e/c, i/l), and
-for about one signer in eight a namesake at another address and ward. Unregistered signers get decoys too: a
-matcher that takes the nearest name would match them.
+for about one registered signer in eight a namesake at another address and ward. Unregistered signers get the
+look-alikes too (a matcher that takes the nearest name would match them), but no namesake: a sheet without an
+address could not tell them from a registered namesake, nor could a board.
 
 Beside the CSV, `<out>.truth.json` says who each sheet line is: {"lines": {"file|page|line": person},
 "people": {person: voter_id or null}}.
@@ -115,8 +116,8 @@ def person_records(name: str, fields: dict, rng: random.Random, *, registered: b
         decoys.append(_invented(rng, first=first, last=off_last))
     else:
         decoys.append(_invented(rng, first=_one_letter_off(rng, first), last=last))
-    if rng.random() < NAMESAKE_SHARE:
-        decoys.append(_invented(rng, first=first, last=last))
+    if registered and rng.random() < NAMESAKE_SHARE:  # an unregistered signer's namesake would be a voter no
+        decoys.append(_invented(rng, first=first, last=last))  # sheet without an address could tell apart
     return ([own] if registered else []) + decoys
 
 
@@ -125,13 +126,20 @@ def voter_id(index: int) -> str:
     return f"{10_000_000 + (index * 7919 + 123457) % 9_000_000}"
 
 
-def _rows(special: list[Voter], records: int, rng: random.Random) -> Iterator[Voter]:
-    """Every special record once and filler up to `records`, specials at random places."""
+def _rows(special: list[Voter], records: int, rng: random.Random, taken: set[tuple[str, str]]) -> Iterator[Voter]:
+    """Every special record once and filler up to `records`, specials at random places. Filler never has a
+    signer's name (`taken`): a namesake of a signer is a decoy, with its own address and ward, or nobody."""
     total = max(records, len(special))
     places = set(rng.sample(range(total), len(special)))
     pending = iter(special)
     for index in range(total):
-        yield next(pending) if index in places else _invented(rng)
+        if index in places:
+            yield next(pending)
+            continue
+        filler = _invented(rng)
+        while (fold(filler.first), fold(filler.last)) in taken:
+            filler = _invented(rng)
+        yield filler
 
 
 def write_voter_file(truth_path: Path, out: Path, *, records: int = 0, seed: int = 1) -> dict[str, int]:
@@ -156,7 +164,8 @@ def write_voter_file(truth_path: Path, out: Path, *, records: int = 0, seed: int
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         special_seen = 0
-        for index, voter in enumerate(_rows(shuffled, records, rng)):
+        taken = {(fold(v.first), fold(v.last)) for v in special}
+        for index, voter in enumerate(_rows(shuffled, records, rng, taken)):
             if special_seen < len(shuffled) and voter is shuffled[special_seen]:
                 ids[special_seen] = voter_id(index)
                 special_seen += 1
