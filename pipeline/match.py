@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.match_pixels import CropScorer
 from pipeline.match_score import Candidate, LineName, MatchSettings, MatchStatus, candidate, decide, line_name
-from pipeline.names import fold, parse_name
+from pipeline.names import fold, nickname_key, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
 from pipeline.store import matches as stored_matches
@@ -150,10 +150,13 @@ def _line_name(line: EffectiveLine) -> LineName:
 
 
 def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
-    """The keys a line is looked up by, per voter key column: its name, swapped, surname alone, and for a single
-    word every split into two names (run together on the sheet)."""
+    """The keys a line is looked up by, per voter key column: its name, swapped, surname alone, with the first
+    name's canonical (a nickname), and for a single word every split into two names (run together)."""
     first, middle, last, one_word = _split(line.name)
     variants = [(first, last), (last, first), ("", last)]
+    canonical = nickname_key(fold(first).replace(" ", ""))  # Bob Smith is on the file as Robert Smith
+    if first and canonical != fold(first).replace(" ", ""):
+        variants.append((canonical, last))
     if middle and len(middle.strip(". ")) > 1:
         variants.append((f"{first} {middle}", last))
     if one_word and len(last) >= 4:

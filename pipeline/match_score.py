@@ -177,8 +177,8 @@ def _decide_by_text(near: list[Candidate], settings: MatchSettings) -> tuple[Mat
     best, rest = ranked[0], ranked[1:]
     if best.veto:
         return MatchStatus.REVIEW, best
-    rival = next((c for c in rest if c.cost - 0.5 * c.support < best.cost - 0.5 * best.support
-                  + settings.text_separation), None)
+    rival = next((c for c in rest if not c.veto and c.cost - 0.5 * c.support < best.cost - 0.5 * best.support
+                  + settings.text_separation), None)  # a voter the zip, ward or address contradicts is none
     if rival is not None and _same_name(best, rival) and rival.support == best.support:
         return MatchStatus.AMBIGUOUS, best
     if best.cost <= settings.text_auto_cost + 0.5 * best.support and rival is None:

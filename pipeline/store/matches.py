@@ -64,3 +64,32 @@ def latest_match_decisions(workspace: Workspace) -> dict[LineId, str]:
     """Per line, the latest human verdict (a voter_id, or '' for "not on the file")."""
     rows = workspace.db.execute("SELECT file_sha256, page_no, line_no, voter_id FROM match_decisions ORDER BY id")
     return {LineId(r[0], r[1], r[2]): r[3] for r in rows}
+
+
+@dataclass(frozen=True)
+class EffectiveMatch:
+    """A line's match as exports and the report see it: a person's verdict if any, else the machine's."""
+
+    status: str
+    voter_id: str
+    score: float
+    by_human: bool
+
+
+def effective_matches(workspace: Workspace, version: int) -> dict[LineId, EffectiveMatch]:
+    """Per line: the latest human verdict (a voter of this version: matched; '': not_found; a voter this
+    version lacks: review), else the machine's match against this version."""
+    from pipeline.store.voters import voters_by_id
+
+    found = {line: EffectiveMatch(m.status, m.voter_id, m.score, False)
+             for line, m in stored_matches(workspace, version).items()}
+    decided = latest_match_decisions(workspace)
+    on_file = voters_by_id(workspace, version, [v for v in decided.values() if v])
+    for line, voter_id in decided.items():
+        if not voter_id:
+            found[line] = EffectiveMatch("not_found", "", 1.0, True)
+        elif voter_id in on_file:
+            found[line] = EffectiveMatch("matched", voter_id, 1.0, True)
+        else:
+            found[line] = EffectiveMatch("review", "", 0.0, True)
+    return found
