@@ -98,6 +98,7 @@ def add(
     run is finished by running the same command again."""
     from pipeline.add import WorkspaceSink
     from pipeline.batch import run
+    from pipeline.match import match_if_loaded
     from pipeline.store import Workspace
 
     limit_omp_threads()
@@ -109,7 +110,8 @@ def add(
     # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
     with _interruptible(ADD_CONTINUES), closing(store), _progress_bar() as tick:
         report = run(scans, job, WorkspaceSink(store), progress=tick)
-    typer.echo(add_summary(report, workspace))
+        matched = None if report.interrupted else match_if_loaded(store)  # a voter file is loaded: match too
+    typer.echo(add_summary(report, workspace) + (f"\n{matched.headline()}" if matched else ""))
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if report.all_read and report.files else EXIT_PARTIAL if report.any_read else EXIT_NOTHING)

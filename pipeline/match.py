@@ -80,6 +80,13 @@ def match_workspace(workspace: Workspace, *, pixels: bool = True, settings: Matc
                         scorer is not None)
 
 
+def match_if_loaded(workspace: Workspace, *, pixels: bool = True) -> MatchSummary | None:
+    """What `add` runs after reading: match_workspace when a voter file is loaded, else nothing (None)."""
+    if stored_voters.current_version(workspace) is None:
+        return None
+    return match_workspace(workspace, pixels=pixels)
+
+
 def match_lines(workspace: Workspace, version: int, lines: Sequence[EffectiveLine], *,
                 scorer: CropScorer | None, settings: MatchSettings = MatchSettings()) -> list[StoredMatch]:
     """Each line's verdict against one version of the voter file (nothing is stored here)."""
