@@ -94,7 +94,7 @@ def rows_export(lines: pd.DataFrame) -> pd.DataFrame:
 def people(lines: pd.DataFrame) -> list[Person]:
     """The signers to deduplicate: signed lines with a name."""
     signed = lines[(lines["status"] == LineStatus.SIGNED.value) & (lines["name"].astype(str).str.strip() != "")]
-    voter_ids = signed["voter_id"] if "voter_id" in signed else pd.Series("", index=signed.index)
+    voter_ids = signed["voter_id"].fillna("") if "voter_id" in signed else pd.Series("", index=signed.index)
     return [Person(id=row.occurrence, name=parse_name(row.name), zip="".join(c for c in str(row.zip) if c.isdigit()),
                    email=str(row.email).strip().lower(), address=str(row.address), voter_id=str(voter_id))
             for row, voter_id in zip(signed.itertuples(), voter_ids)]

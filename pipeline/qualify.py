@@ -182,7 +182,7 @@ def _voter_wards(workspace: Workspace, version: int | None, lines: pd.DataFrame)
 
 
 def _invalid(verdicts: list[LineVerdict]) -> dict[str, int]:
-    counts = Counter(v.reason for v in verdicts if v.reason)
+    counts = Counter(v.reason for v in verdicts if v.reason and v.reason != "blank")  # nothing there to count
     return {r: counts[r] for r in REASONS if counts[r]}
 
 
