@@ -81,6 +81,8 @@ def report(
                                                                 " it as .csv).")] = Path("report.html"),
     required: Annotated[Optional[int], typer.Option("--required", min=1, help="Valid signatures needed to"
                                                                               " qualify.")] = None,
+    ward: Annotated[str, typer.Option("--ward", help="The ward or district the petition is for: signers"
+                                                     " registered elsewhere do not count.")] = "",
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
 ) -> None:
     """Will it qualify? Valid signatures (matched, signed, not a duplicate, name present), the invalid ones by
@@ -90,7 +92,7 @@ def report(
 
     store = open_existing(workspace)
     with exits_on_error(), closing(store):
-        figures = qualification(store, required=required)
+        figures = qualification(store, required=required, ward=ward)
     try:
         written = write_report(figures, output)
     except OSError as exc:

@@ -40,6 +40,8 @@ def test_import_match_report_from_the_command_line(workspace, tmp_path):
     matched = _invoke("match", "--no-pixels", "--workspace", str(workspace))
     assert matched.exit_code == 0 and "3 matched" in matched.output
     report = _invoke("report", "-o", str(tmp_path / "r.html"), "--required", "3", "--workspace", str(workspace))
+    in_ward = _invoke("report", "-o", str(tmp_path / "w.html"), "--ward", "2", "--workspace", str(workspace))
+    assert in_ward.exit_code == 0 and "1 valid signatures" in in_ward.output
     assert report.exit_code == 0 and "3 valid signatures" in report.output and "margin +0" in report.output
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.sample.csv").exists()
 
