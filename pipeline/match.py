@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pipeline.match_pixels import CropScorer
-from pipeline.match_score import Candidate, LineName, MatchSettings, MatchStatus, candidate, decide, line_name
+from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidate, decide, line_name,
+                                  near)
 from pipeline.names import fold, nickname_key, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
@@ -28,6 +29,7 @@ from scanner.types import LineStatus
 MATCHER_VERSION = "1"  # part of every match's basis: a new matcher matches every line again
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
+CHUNK = 500  # lines matched together: one key lookup per column, their candidates in memory
 log = logging.getLogger(__name__)
 
 
@@ -89,7 +91,16 @@ def match_if_loaded(workspace: Workspace, *, pixels: bool = True) -> MatchSummar
 
 def match_lines(workspace: Workspace, version: int, lines: Sequence[EffectiveLine], *,
                 scorer: CropScorer | None, settings: MatchSettings = MatchSettings()) -> list[StoredMatch]:
-    """Each line's verdict against one version of the voter file (nothing is stored here)."""
+    """Each line's verdict against one version of the voter file (nothing is stored here), CHUNK lines at a
+    time so that the candidate voters held in memory stay few whatever the number of lines."""
+    results: list[StoredMatch] = []
+    for start in range(0, len(lines), CHUNK):
+        results += _match_chunk(workspace, version, lines[start:start + CHUNK], scorer=scorer, settings=settings)
+    return results
+
+
+def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLine], *,
+                 scorer: CropScorer | None, settings: MatchSettings) -> list[StoredMatch]:
     names = [_line_name(x) for x in lines]
     keys = [_line_keys(x) for x in lines]
     found: list[set[int]] = [set() for _ in lines]
@@ -104,7 +115,7 @@ def match_lines(workspace: Workspace, version: int, lines: Sequence[EffectiveLin
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):
-        candidates = sorted((candidate(name, voters[r]) for r in rowids), key=_text_rank)
+        candidates = sorted((candidate(name, voters[r]) for r in rowids if near(name, voters[r])), key=_text_rank)
         candidates = [c for c in candidates if c.cost <= settings.max_cost]
         if scorer is not None and candidates and line.name_crop:
             candidates = _with_pixels(workspace, scorer, line, candidates)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.names import are_nicknames, fold
+from pipeline.names import are_nicknames, fold, nickname_key
 from pipeline.store.voters import Voter
 from pipeline.voter_keys import compact, skeleton, ward_key, zip5
 
@@ -54,6 +55,8 @@ class LineName:
     ward: str  # ward_key or ''
     house: str  # leading house number of the address, or ''
     street: str  # the address without its number, folded
+    wholes: tuple[str, ...] = ()  # skeletons of the name run together: first+last, first+middle+last, last+first
+    canonical_first: str = ""  # the first name's nickname canonical (Bob -> robert)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,32 @@ def line_name(first: str, middle: str, last: str, *, one_word: bool, zip_code: s
     words = folded.split()
     house = words[0] if words and words[0].isdigit() else ""
     whole_middle = compact(middle) if len(compact(middle)) > 1 else ""
-    return LineName(compact(first), whole_middle, compact(last), fold(first).replace(" ", ""), one_word,
-                    zip5(zip_code), ward_key(ward), house, " ".join(words[1:] if house else words))
+    f, la = compact(first), compact(last)
+    wholes = {skeleton(f + la), skeleton(la + f)} | ({skeleton(f + whole_middle + la)} if whole_middle else set())
+    return LineName(f, whole_middle, la, fold(first).replace(" ", ""), one_word, zip5(zip_code), ward_key(ward),
+                    house, " ".join(words[1:] if house else words), tuple(sorted(wholes)),
+                    nickname_key(fold(first).replace(" ", "")))
+
+
+NEAR_EDITS = 4  # the prefilter's margin over max_cost: a doubled letter collapsed can add an edit
+
+
+def near(line: LineName, voter: Voter) -> bool:
+    """A cheap test that a voter may be within max_cost of the line (Levenshtein with a cutoff, in C): their
+    skeletons run together are close, or their surnames are and the first names are ones the edits do not
+    measure (missing, an initial, a nickname). Fetched voters that fail it are not scored."""
+    whole = skeleton(voter.key_first + voter.key_last)
+    if any(Levenshtein.distance(w, whole, score_cutoff=NEAR_EDITS) <= NEAR_EDITS for w in line.wholes):
+        return True
+    vf = voter.key_first
+    special = not line.first or not vf or len(line.first) == 1 or line.canonical_first == _canonical(voter.first_name)
+    return special and Levenshtein.distance(skeleton(line.last), skeleton(voter.key_last),
+                                            score_cutoff=NEAR_EDITS) <= NEAR_EDITS
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical(first_name: str) -> str:
+    return nickname_key(fold(first_name).replace(" ", ""))
 
 
 def name_cost(line: LineName, voter: Voter) -> float:
