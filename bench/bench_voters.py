@@ -145,18 +145,24 @@ def accuracy(work: Path, sheets: int, eval_voters: int, workers: int) -> dict:
     from samples.voter_file import write_voter_file
     from scanner.read import ReadSettings
 
-    folder = work / "sheets"
-    paths = write_handwriting_eval_set(folder, sheets, split="test", seed=41, repeat_share=0.25)
+    folder, read = work / "sheets", work / "read-ws"
+    if not (read / "workspace.sqlite").exists():  # kept with --work: the sheets are read once
+        paths = write_handwriting_eval_set(folder, sheets, split="test", seed=41, repeat_share=0.25)
+        store = Workspace.open(read)
+        started = time.perf_counter()
+        add_paths(store, paths, job=ReadJob(settings=replace(ReadSettings(), keep_crops=True)), workers=workers)
+        (work / "read_s").write_text(f"{time.perf_counter() - started:.1f}")
+        store.close()
+    read_s = float((work / "read_s").read_text())
     voters = work / "eval-voters.csv"
     write_voter_file(folder / "truth.json", voters, records=eval_voters, seed=7)
     root = work / "eval-ws"
-    store = Workspace.open(root)
-    started = time.perf_counter()
-    add_paths(store, paths, job=ReadJob(settings=replace(ReadSettings(), keep_crops=True)), workers=workers)
-    read_s = time.perf_counter() - started
-    import_voter_file(store, voters)
-    store.close()
-    shutil.copytree(root, work / "text-ws")
+    for copy in (root, work / "text-ws"):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(read, copy)
+        store = Workspace.open(copy)
+        import_voter_file(store, voters)
+        store.close()
     out = {"sheets": sheets, "voters": eval_voters, "read_s": read_s}
     for how, pixels, path in (("pixels", True, root), ("text", False, work / "text-ws")):
         store = Workspace.open(path)
@@ -230,13 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--work", type=Path, help="keep the work here (sheets read once, then reused)")
     parser.add_argument("--child-import", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_import:
         print(json.dumps(child_import(*args.child_import)))
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-voters-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         speed_figures = None if args.skip_speed else speed(work, args.voters, args.lines)
         acc = None if args.skip_accuracy else accuracy(work, args.sheets, args.eval_voters, args.workers)
     text = report(speed_figures, acc)

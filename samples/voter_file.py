@@ -121,6 +121,11 @@ def person_records(name: str, fields: dict, rng: random.Random, *, registered: b
     return ([own] if registered else []) + decoys
 
 
+def _folded_name(name: str) -> tuple[str, str]:
+    parsed = parse_name(name)
+    return fold(parsed.first), fold(parsed.last)
+
+
 def voter_id(index: int) -> str:
     """Unique per index below 9,000,000, in no visible order (a multiplicative permutation)."""
     return f"{10_000_000 + (index * 7919 + 123457) % 9_000_000}"
@@ -164,7 +169,7 @@ def write_voter_file(truth_path: Path, out: Path, *, records: int = 0, seed: int
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         special_seen = 0
-        taken = {(fold(v.first), fold(v.last)) for v in special}
+        taken = {(fold(v.first), fold(v.last)) for v in special} | {_folded_name(n) for n, _ in people.values()}
         for index, voter in enumerate(_rows(shuffled, records, rng, taken)):
             if special_seen < len(shuffled) and voter is shuffled[special_seen]:
                 ids[special_seen] = voter_id(index)
