@@ -67,8 +67,9 @@ def signers(truth: dict) -> tuple[dict[str, str], dict[str, tuple[str, dict]]]:
                 lines[f"{file_name}|{page['page']}|{line['line']}"] = person
                 fields = {k: v for k, v in line.get("fields", {}).items() if v}
                 known = people.get(person)
-                if known is None or (not known[1] and fields and not line.get("repeat", "")):
-                    people[person] = (known[0] if known else line["name"], fields)  # an address where one is known
+                # The name as first written; address and zip from whichever line shows them (a person keeps theirs
+                # on every sheet; a sheet without those columns shows none).
+                people[person] = (known[0], {**fields, **known[1]}) if known else (line["name"], fields)
     return lines, people
 
 
