@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pipeline.match_pixels import CropScorer
 from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidate, decide, line_name,
                                   near)
-from pipeline.names import fold, nickname_key, parse_name
+from pipeline.names import canonicals, fold, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
 from pipeline.store import matches as stored_matches
@@ -139,7 +139,8 @@ def _with_pixels(workspace: Workspace, scorer: CropScorer, line: EffectiveLine,
     if matrix is None:
         return candidates
     nearest = candidates[:PIXEL_CANDIDATES]
-    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], middle=_split(line.name)[1])
+    first, middle, _, _ = _split(line.name)
+    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], middle=middle, first=first)
     return [replace(c, gap=g, likelihood=round(ll, 3)) for c, (g, ll) in zip(nearest, gaps)]
 
 
@@ -172,9 +173,7 @@ def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
     name's canonical (a nickname), and for a single word every split into two names (run together)."""
     first, middle, last, one_word = _split(line.name)
     variants = [(first, last), (last, first), ("", last)]
-    canonical = nickname_key(fold(first).replace(" ", ""))  # Bob Smith is on the file as Robert Smith
-    if first and canonical != fold(first).replace(" ", ""):
-        variants.append((canonical, last))
+    variants += [(c, last) for c in canonicals(fold(first).replace(" ", ""))]  # Bob Smith is on file as Robert
     if middle and len(middle.strip(". ")) > 1:
         variants.append((f"{first} {middle}", last))
     if one_word and len(last) >= 4:

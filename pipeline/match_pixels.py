@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.names import are_nicknames, fold
 from pipeline.store.voters import Voter
 from scanner import ctc
 from scanner.handwriting import CHARSETS, prepare
@@ -44,11 +45,12 @@ class CropScorer:
         return ctc.fold_matrix(probabilities, _NAME_CHARSET)
 
     def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter], *,
-             middle: str = "") -> list[tuple[float, float]]:
+             middle: str = "", first: str = "") -> list[tuple[float, float]]:
         """Per voter: (gap to the best reading in nats, the name's log-likelihood). `middle`: the middle name or
-        initial read on the line, which a signer may write whatever the voter file holds."""
+        initial read on the line (a signer may add an initial the voter file lacks); `first`: the first name read,
+        scored for a voter whose first name it is a nickname of (Abby for Abigail)."""
         greedy = ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text
-        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle)) for voter in voters]
+        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle, first)) for voter in voters]
         readings = [_likelihood(matrix, t) for t in {reading, " ".join(greedy.split())} if t.strip()]
         best = max([*readings, *likelihoods, float("-inf")])
         if not np.isfinite(best):
@@ -56,15 +58,21 @@ class CropScorer:
         return [(round(best - x, 3) if np.isfinite(x) else 1e6, x) for x in likelihoods]
 
 
-def written_forms(voter: Voter, written_middle: str = "") -> set[str]:
+def written_forms(voter: Voter, written_middle: str = "", written_first: str = "") -> set[str]:
     """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
-    with or without their middle name or initial, or the one the line shows."""
+    with or without their middle name or its initial; with an initial the line shows (people add one the voter
+    file lacks, never a whole middle name); with the nickname the line shows."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}
-    forms = {f"{first} {last}", f"{first}{last}", f"{last} {first}"}
-    for shown in {middle, written_middle.strip()} - {""}:
-        forms |= {f"{first} {shown[:1]} {last}", f"{first} {shown[:1]}. {last}", f"{first} {shown} {last}"}
+    firsts = {first} | ({written_first} if written_first and are_nicknames(
+        fold(written_first).replace(" ", ""), fold(first).replace(" ", "")) else set())
+    shown = {middle} | ({written_middle.strip(". ")} if len(written_middle.strip(". ")) == 1 else set())
+    forms = set()
+    for given in firsts:
+        forms |= {f"{given} {last}", f"{given}{last}", f"{last} {given}"}
+        for m in shown - {""}:
+            forms |= {f"{given} {m[:1]} {last}", f"{given} {m[:1]}. {last}", f"{given} {m} {last}"}
     return forms
 
 

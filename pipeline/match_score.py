@@ -112,7 +112,8 @@ def near(line: LineName, voter: Voter) -> bool:
     if any(Levenshtein.distance(w, whole, score_cutoff=NEAR_EDITS) <= NEAR_EDITS for w in line.wholes):
         return True
     vf = voter.key_first
-    special = not line.first or not vf or len(line.first) == 1 or line.canonical_first == _canonical(voter.first_name)
+    special = (not line.first or not vf or len(line.first) == 1 or line.canonical_first == _canonical(voter.first_name)
+               or are_nicknames(line.plain_first, fold(voter.first_name).replace(" ", "")))
     return special and Levenshtein.distance(skeleton(line.last), skeleton(voter.key_last),
                                             score_cutoff=NEAR_EDITS) <= NEAR_EDITS
 
@@ -125,11 +126,20 @@ def _canonical(first_name: str) -> str:
 def name_cost(line: LineName, voter: Voter) -> float:
     """Weighted edits from the line's name to the voter's (first + last, or both run together, or swapped)."""
     vf, vl = voter.key_first, voter.key_last
-    parted = _first_cost(line, voter) + weighted_distance(line.last, vl)
+    parted = _first_cost(line, voter) + weighted_distance(line.last, vl) + _middle_cost(line, voter)
     wholes = [line.first + line.last] + ([line.first + line.middle + line.last] if line.middle else [])
     whole = min(weighted_distance(w, vf + vl) for w in wholes) + (0.0 if line.one_word else 0.5)
     swapped = weighted_distance(line.last + line.first, vf + vl) + 0.5
     return min(parted, whole, swapped)
+
+
+def _middle_cost(line: LineName, voter: Voter) -> float:
+    """A whole middle name on the line ("Juan Carlos Rodriguez") that the voter's name does not hold: another
+    person as likely as the same one."""
+    if not line.middle:
+        return 0.0
+    held = compact(voter.middle_name) + voter.key_first
+    return 0.0 if line.middle in held or (len(held) > 1 and weighted_distance(line.middle, held) <= 1) else 1.0
 
 
 def _first_cost(line: LineName, voter: Voter) -> float:

@@ -96,6 +96,8 @@ def _invented(rng: random.Random, first: str = "", last: str = "") -> Voter:
 
 def _one_letter_off(rng: random.Random, word: str) -> str:
     letters = [i for i, c in enumerate(word.lower()) if c.isalpha()]
+    if not letters:
+        return word + "X"
     at = rng.choice(letters[1:] or letters)
     char = word[at].lower()
     swap = _CONFUSABLE.get(char) if rng.random() < 0.5 else None
@@ -107,7 +109,7 @@ def person_records(name: str, fields: dict, rng: random.Random, *, registered: b
     """The signer (when registered) and their look-alike decoys."""
     parsed = parse_name(name)
     first, last = parsed.first.upper(), parsed.last.upper()
-    middle = parsed.middle.strip(". ").upper()[:1]
+    middle = parsed.middle.strip(". ").upper()  # a whole middle name stays whole (Juan Carlos)
     zip_code = fields.get("zip") or _zip(rng)
     own = Voter(first, middle, last, (fields.get("address") or _address(rng)).upper(), zip_code,
                 fields.get("ward") or str(rng.randint(1, WARDS)), rng.randint(1936, 2007))
@@ -122,9 +124,14 @@ def person_records(name: str, fields: dict, rng: random.Random, *, registered: b
     return ([own] if registered else []) + decoys
 
 
-def _folded_name(name: str) -> tuple[str, str]:
+def _whole(first: str, last: str) -> str:
+    return fold(f"{first}{last}").replace(" ", "")
+
+
+def _wholes(name: str) -> set[str]:
+    """A signer's name run together, with and without the middle name: filler must have neither."""
     parsed = parse_name(name)
-    return fold(parsed.first), fold(parsed.last)
+    return {_whole(parsed.first, parsed.last), _whole(parsed.first + parsed.middle, parsed.last)}
 
 
 def voter_id(index: int) -> str:
@@ -132,7 +139,7 @@ def voter_id(index: int) -> str:
     return f"{10_000_000 + (index * 7919 + 123457) % 9_000_000}"
 
 
-def _rows(special: list[Voter], records: int, rng: random.Random, taken: set[tuple[str, str]]) -> Iterator[Voter]:
+def _rows(special: list[Voter], records: int, rng: random.Random, taken: set[str]) -> Iterator[Voter]:
     """Every special record once and filler up to `records`, specials at random places. Filler never has a
     signer's name (`taken`): a namesake of a signer is a decoy, with its own address and ward, or nobody."""
     total = max(records, len(special))
@@ -143,7 +150,7 @@ def _rows(special: list[Voter], records: int, rng: random.Random, taken: set[tup
             yield next(pending)
             continue
         filler = _invented(rng)
-        while (fold(filler.first), fold(filler.last)) in taken:
+        while _whole(filler.first, filler.last) in taken:
             filler = _invented(rng)
         yield filler
 
@@ -170,7 +177,7 @@ def write_voter_file(truth_path: Path, out: Path, *, records: int = 0, seed: int
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         special_seen = 0
-        taken = {(fold(v.first), fold(v.last)) for v in special} | {_folded_name(n) for n, _ in people.values()}
+        taken = {_whole(v.first, v.last) for v in special} | {w for n, _ in people.values() for w in _wholes(n)}
         for index, voter in enumerate(_rows(shuffled, records, rng, taken)):
             if special_seen < len(shuffled) and voter is shuffled[special_seen]:
                 ids[special_seen] = voter_id(index)
