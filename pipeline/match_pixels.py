@@ -2,11 +2,12 @@
 PP-OCR recognizer again and each candidate's name is scored by its CTC log-likelihood (scanner/ctc.py, the
 forward algorithm over every alignment), the same evidence the reader uses to choose among name-list spellings.
 
-A candidate's gap is the crop's log-likelihood of the best text the recognizer finds (its greedy reading, or
-the stored name if that scores higher) minus that of the candidate's name written as a signer would: "First
-Last", with the middle initial, or the two run together. A registered signer misread by a letter the crop
-leaves in doubt scores close to the reading; a look-alike voter whose name differs by a letter the crop shows
-clearly scores nats lower.
+A candidate's gap is how much worse the crop explains the candidate's name, written as a signer would ("First
+Last", with a middle initial, or the two run together), than the best text: the line's reading or another
+candidate, and for a name that differs from the reading also the recognizer's own best path. A registered
+signer misread by a letter the crop leaves in doubt scores close to the best; a look-alike voter whose name
+differs by a letter the crop shows clearly scores nats lower. Thresholds were chosen on the calibration
+handwriting fonts (samples/handwriting.py) and measured on the held-out test fonts (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -44,18 +45,23 @@ class CropScorer:
         probabilities = self._recognizer.probabilities(prepare(image), self._model)
         return ctc.fold_matrix(probabilities, _NAME_CHARSET)
 
-    def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter], *,
+    def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter], differs: Sequence[bool], *,
              middle: str = "", first: str = "") -> list[tuple[float, float]]:
-        """Per voter: (gap to the best reading in nats, the name's log-likelihood). `middle`: the middle name or
-        initial read on the line (a signer may add an initial the voter file lacks); `first`: the first name read,
-        scored for a voter whose first name it is a nickname of (Abby for Abigail)."""
-        greedy = ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text
+        """Per voter: (gap in nats, the name's log-likelihood). The gap of a voter whose name is the reading is
+        measured from the best of the reading and the candidates; of a voter whose name differs from the reading
+        (`differs`), from the recognizer's own best path too, so that the crop must show that spelling, not just
+        allow it (Wu/Wv, Gallagher/Gollagher: a look-alike the pixels do not refute is not proof).
+        `middle`: an initial read on the line (a signer may add one the voter file lacks); `first`: the first name
+        read, scored for a voter whose first name it is a nickname of (Abby for Abigail)."""
         likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle, first)) for voter in voters]
-        readings = [_likelihood(matrix, t) for t in {reading, " ".join(greedy.split())} if t.strip()]
-        best = max([*readings, *likelihoods, float("-inf")])
-        if not np.isfinite(best):
+        finite = [x for x in [_likelihood(matrix, reading), *likelihoods] if np.isfinite(x)]
+        if not finite:
             return [(1e6, float("-inf")) for _ in voters]
-        return [(round(best - x, 3) if np.isfinite(x) else 1e6, x) for x in likelihoods]
+        base = max(finite)
+        greedy = " ".join(ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text.split())
+        strict = max(base, _likelihood(matrix, greedy)) if greedy else base
+        return [(round((strict if other else base) - x, 3) if np.isfinite(x) else 1e6, x)
+                for x, other in zip(likelihoods, differs)]
 
 
 def written_forms(voter: Voter, written_middle: str = "", written_first: str = "") -> set[str]:
