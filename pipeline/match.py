@@ -26,7 +26,7 @@ from pipeline.voter_keys import name_keys, zip_key
 from scanner.errors import SetupError
 from scanner.types import LineStatus
 
-MATCHER_VERSION = "1"  # part of every match's basis: a new matcher matches every line again
+MATCHER_VERSION = "3"  # part of every match's basis: a new matcher matches every line again
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
 CHUNK = 500  # lines matched together: one key lookup per column, their candidates in memory
@@ -104,18 +104,22 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
     names = [_line_name(x) for x in lines]
     keys = [_line_keys(x) for x in lines]
     found: list[set[int]] = [set() for _ in lines]
+    seen: list[set[int]] = [set() for _ in lines]
     for column in stored_voters.KEY_COLUMNS:
         wanted: dict[str, list[int]] = {}
         for index, line_keys in enumerate(keys):
             for key in line_keys.get(column, ()):
                 wanted.setdefault(key, []).append(index)
-        for key, rowid in stored_voters.lookup(workspace, version, column, list(wanted)):
-            for index in wanted[key]:
-                found[index].add(rowid)
+        for hit in stored_voters.lookup(workspace, version, column, list(wanted)):
+            for index in wanted[hit.key]:
+                if hit.rowid not in seen[index]:  # the prefilter once per line and voter, on the key columns
+                    seen[index].add(hit.rowid)
+                    if near(names[index], hit.whole, hit.key_first, hit.key_last, hit.first_name):
+                        found[index].add(hit.rowid)
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):
-        candidates = sorted((candidate(name, voters[r]) for r in rowids if near(name, voters[r])), key=_text_rank)
+        candidates = sorted((candidate(name, voters[r]) for r in rowids), key=_text_rank)
         candidates = [c for c in candidates if c.cost <= settings.max_cost]
         if scorer is not None and candidates and line.name_crop:
             candidates = _with_pixels(workspace, scorer, line, candidates)
@@ -174,7 +178,7 @@ def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
     name's canonical (a nickname), and for a single word every split into two names (run together)."""
     first, middle, last, one_word = _split(line.name)
     variants = [(first, last), (last, first), ("", last)]
-    variants += [(c, last) for c in canonicals(fold(first).replace(" ", ""))]  # Bob Smith is on file as Robert
+    variants += [(c, last) for c in canonicals(fold(first).replace(" ", ""), 3)]  # Bob Smith, on file as Robert
     if middle and len(middle.strip(". ")) > 1:
         variants.append((f"{first} {middle}", last))
     if one_word and len(last) >= 4:

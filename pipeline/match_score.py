@@ -32,8 +32,10 @@ class MatchStatus(str, enum.Enum):
 class MatchSettings:
     """Thresholds: costs count weighted edits, gaps count nats of CTC log-likelihood."""
 
-    max_cost: float = 3.0  # a voter further than this from the name is no candidate
-    text_auto_cost: float = 0.5  # without pixels: at most this far, and clearly nearer than the next
+    max_cost: float = 2.0  # a voter further than this from the name is no candidate (none further was ever
+    # matched on the calibration fonts, nor changed a verdict as a rival)
+    text_auto_cost: float = 0.0  # without pixels: the exact name (a look-alike a letter off is common), or
+    # half an edit more per agreeing zip, ward, address; and clearly nearer than the next
     text_separation: float = 1.5  # ... by this much
     pixel_plausible_gap: float = 6.0  # the crop explains a candidate at most this much worse than its reading
     pixel_match_gap: float = 2.5  # ... to match automatically
@@ -57,6 +59,7 @@ class LineName:
     street: str  # the address without its number, folded
     wholes: tuple[str, ...] = ()  # skeletons of the name run together: first+last, first+middle+last, last+first
     canonical_first: str = ""  # the first name's nickname canonical (Bob -> robert)
+    last_skeleton: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,24 +101,23 @@ def line_name(first: str, middle: str, last: str, *, one_word: bool, zip_code: s
     wholes = {skeleton(f + la), skeleton(la + f)} | ({skeleton(f + whole_middle + la)} if whole_middle else set())
     return LineName(f, whole_middle, la, fold(first).replace(" ", ""), one_word, zip5(zip_code), ward_key(ward),
                     house, " ".join(words[1:] if house else words), tuple(sorted(wholes)),
-                    nickname_key(fold(first).replace(" ", "")))
+                    nickname_key(fold(first).replace(" ", "")), skeleton(la))
 
 
-NEAR_EDITS = 4  # the prefilter's margin over max_cost: a doubled letter collapsed can add an edit
+NEAR_EDITS = 3  # the prefilter's margin over max_cost: a doubled letter collapsed can add an edit
 
 
-def near(line: LineName, voter: Voter) -> bool:
-    """A cheap test that a voter may be within max_cost of the line (Levenshtein with a cutoff, in C): their
-    skeletons run together are close, or their surnames are and the first names are ones the edits do not
-    measure (missing, an initial, a nickname). Fetched voters that fail it are not scored."""
-    whole = skeleton(voter.key_first + voter.key_last)
+def near(line: LineName, whole: str, key_first: str, key_last: str, first_name: str) -> bool:
+    """A cheap test that a voter (their key columns: `whole` is k_whole, the skeleton of first + last) may be
+    within max_cost of the line (Levenshtein with a cutoff, in C): their skeletons run together are close, or
+    their surnames are and the first names are ones the edits do not measure (missing, an initial, a
+    nickname). Voters that fail it are neither fetched nor scored."""
     if any(Levenshtein.distance(w, whole, score_cutoff=NEAR_EDITS) <= NEAR_EDITS for w in line.wholes):
         return True
-    vf = voter.key_first
-    special = (not line.first or not vf or len(line.first) == 1 or line.canonical_first == _canonical(voter.first_name)
-               or are_nicknames(line.plain_first, fold(voter.first_name).replace(" ", "")))
-    return special and Levenshtein.distance(skeleton(line.last), skeleton(voter.key_last),
-                                            score_cutoff=NEAR_EDITS) <= NEAR_EDITS
+    if Levenshtein.distance(line.last_skeleton, skeleton(key_last), score_cutoff=NEAR_EDITS) > NEAR_EDITS:
+        return False
+    return (not line.first or not key_first or len(line.first) == 1 or line.canonical_first == _canonical(first_name)
+            or are_nicknames(line.plain_first, fold(first_name).replace(" ", "")))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -160,6 +162,8 @@ def _first_cost(line: LineName, voter: Voter) -> float:
 def evidence(line: LineName, voter: Voter) -> tuple[int, bool]:
     """(how many of zip, ward, address agree, whether any disagrees). A zip one digit off is neither: OCR slips."""
     support, veto = 0, False
+    if not (line.zip or line.ward or line.house or line.street):
+        return support, veto  # the line shows none of them
     vzip = zip5(voter.zip)
     if line.zip and vzip:
         distance = Levenshtein.distance(line.zip, vzip)

@@ -5,8 +5,10 @@ The phonetic key is Lawrence Philips' Metaphone (1990) as implemented by `jellyf
 dependency of the roster's deduplication); no double-metaphone package is installed, and Metaphone on the
 OCR-folded surname groups the spellings people and recognizers vary in (Vargas/Vargaz, Gallagher/Galagher).
 
-The skeleton maps the letters the handwriting recognizer confuses to one class (m/n/h, u/v, i/l/j, rn→m, 0→o
-... from `pipeline.names.ocr_fold`), so a misread letter does not move a name to another block.
+Names are compared folded (`pipeline.names.fold`: no case, no accents), digits read for letters repaired. The
+skeleton then merges what the recognizer confuses (`pipeline.names.ocr_fold`'s rn→m, vv→w, i→l, and the
+classes below), so a misread letter does not move a name to another block and costs half an edit
+(pipeline/match_score.py); an exact name is one whose folded spelling is equal, letter for letter.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import jellyfish
 
 from pipeline.names import fold, ocr_fold
 
-# Letter classes of the recognizer's usual confusions on hand-printed capitals and cursive (measured by the
-# project's name eval: M read as N or H, U as V, I/J as l). After ocr_fold, which already folds i→l, rn→m, vv→w.
+# Letter classes of the recognizer's usual confusions on hand-printed capitals and cursive (M read as N or H, U
+# as V, I/J/Y as l), applied after ocr_fold's own merges.
 _CLASSES = str.maketrans({"m": "n", "h": "n", "v": "u", "j": "l", "y": "l", "q": "g", "z": "s"})
 
 
@@ -35,15 +37,19 @@ class NameKeys:
     whole: str  # skeleton(first + last): a missing space between the names, confusions anywhere
 
 
+_DIGITS = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})  # digits never occur in names
+
+
 def compact(text: str) -> str:
-    """ocr_fold without spaces: 'Mc Donald' and 'McDonald', 'O'Brien' and 'OBrien' are one."""
-    return ocr_fold(text).replace(" ", "")
+    """fold() without spaces, digits read for letters repaired: 'Mc Donald' and 'McDonald', 'O'Brien' and
+    'OBrien', 'Núñez' and 'NUNEZ' are one."""
+    return fold(text).replace(" ", "").translate(_DIGITS)
 
 
 @lru_cache(maxsize=1 << 17)
 def skeleton(folded: str) -> str:
     """The recognizer-confusion class of each letter of an already folded name, doubled letters once."""
-    mapped = folded.translate(_CLASSES)
+    mapped = ocr_fold(folded).replace(" ", "").translate(_CLASSES)
     return "".join(c for k, c in enumerate(mapped) if k == 0 or c != mapped[k - 1])
 
 

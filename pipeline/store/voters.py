@@ -111,18 +111,30 @@ def problems(workspace: Workspace, version: int) -> list[Problem]:
     return [Problem(r[0], bool(r[1]), r[2]) for r in rows]
 
 
-def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[tuple[str, int]]:
-    """(key, voter rowid) of every voter whose `column` key is one of `keys`."""
+@dataclass(frozen=True)
+class KeyHit:
+    """A voter found by one of its keys, with what a cheap prefilter reads (the full row is fetched later)."""
+
+    key: str
+    rowid: int
+    whole: str  # k_whole: the skeleton of first + last
+    key_first: str
+    key_last: str
+    first_name: str
+
+
+def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[KeyHit]:
+    """Every voter whose `column` key is one of `keys`."""
     if column not in KEY_COLUMNS:  # a column name in the SQL: only the key columns
         raise ValueError(f"{column} is not a voter key column")
     wanted = sorted({k for k in keys if k})
-    found: list[tuple[str, int]] = []
+    found: list[KeyHit] = []
     for start in range(0, len(wanted), _LOOKUP_BATCH):
         batch = wanted[start:start + _LOOKUP_BATCH]
-        found += workspace.db.execute(
-            f"SELECT {column}, rowid FROM voters WHERE version = ? AND {column} IN ({', '.join('?' * len(batch))})",
-            (version, *batch)).fetchall()
-    return [(str(k), int(r)) for k, r in found]
+        found += (KeyHit(*row) for row in workspace.db.execute(
+            f"SELECT {column}, rowid, k_whole, key_first, key_last, first_name FROM voters WHERE version = ? AND"
+            f" {column} IN ({', '.join('?' * len(batch))})", (version, *batch)))
+    return found
 
 
 _VOTER = ("voter_id, source_line, first_name, middle_name, last_name, address, city, zip, ward, birth_year,"
