@@ -110,12 +110,13 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
         for index, line_keys in enumerate(keys):
             for key in line_keys.get(column, ()):
                 wanted.setdefault(key, []).append(index)
-        for hit in stored_voters.lookup(workspace, version, column, list(wanted)):
-            for index in wanted[hit.key]:
-                if hit.rowid not in seen[index]:  # the prefilter once per line and voter, on the key columns
-                    seen[index].add(hit.rowid)
-                    if near(names[index], hit.whole, hit.key_first, hit.key_last, hit.first_name):
-                        found[index].add(hit.rowid)
+        for key, rowid, whole, key_first, key_last, first_name in stored_voters.lookup(workspace, version, column,
+                                                                                     list(wanted)):
+            for index in wanted[key]:
+                if rowid not in seen[index]:  # the prefilter once per line and voter, on the key columns
+                    seen[index].add(rowid)
+                    if near(names[index], whole, key_first, key_last, first_name):
+                        found[index].add(rowid)
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):
@@ -174,23 +175,23 @@ def _line_name(line: EffectiveLine) -> LineName:
 
 
 def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
-    """The keys a line is looked up by, per voter key column: its name, swapped, surname alone, with the first
-    name's canonical (a nickname), and for a single word every split into two names (run together)."""
+    """The keys a line is looked up by, per voter key column: its name and its surname alone by every key; the
+    other readings of it (swapped, the first name's canonicals for a nickname, a whole middle name joined to the
+    first, and for a single word every split into two names run together) by the two narrowest keys only."""
     first, middle, last, one_word = _split(line.name)
-    variants = [(first, last), (last, first), ("", last)]
-    variants += [(c, last) for c in canonicals(fold(first).replace(" ", ""), 3)]  # Bob Smith, on file as Robert
+    other = [(last, first)] + [(c, last) for c in canonicals(fold(first).replace(" ", ""), 3)]  # Bob: Robert
     if middle and len(middle.strip(". ")) > 1:
-        variants.append((f"{first} {middle}", last))
+        other.append((f"{first} {middle}", last))
     if one_word and len(last) >= 4:
-        variants += [(last[:cut], last[cut:]) for cut in range(2, len(last) - 1)]
+        other += [(last[:cut], last[cut:]) for cut in range(2, len(last) - 1)]
     out: dict[str, set[str]] = {c: set() for c in stored_voters.KEY_COLUMNS}
-    for f, la in variants:
-        if not la:
-            continue
+    for f, la in [(first, last), ("", last)]:
         keys = name_keys(f, la)
         out["k_phonetic"].add(keys.phonetic)
-        out["k_prefix"].add(keys.prefix)
         out["k_tail"].add(keys.tail)
-        out["k_whole"].add(keys.whole)
         out["k_zip"].add(zip_key(line.zip, keys))
+    for f, la in [(first, last), *other]:
+        keys = name_keys(f, la)
+        out["k_prefix"].add(keys.prefix)
+        out["k_whole"].add(keys.whole)
     return {c: {k for k in v if k} for c, v in out.items()}

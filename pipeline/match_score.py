@@ -104,7 +104,7 @@ def line_name(first: str, middle: str, last: str, *, one_word: bool, zip_code: s
                     nickname_key(fold(first).replace(" ", "")), skeleton(la))
 
 
-NEAR_EDITS = 3  # the prefilter's margin over max_cost: a doubled letter collapsed can add an edit
+NEAR_EDITS = 2  # = max_cost: a name's weighted cost is at least its skeleton's edit distance
 
 
 def near(line: LineName, whole: str, key_first: str, key_last: str, first_name: str) -> bool:
@@ -181,6 +181,8 @@ def evidence(line: LineName, voter: Voter) -> tuple[int, bool]:
 
 def _address_agreement(line: LineName, voter: Voter) -> int:
     """+1 the same house and street, -1 another house on another street, 0 unknown or unclear."""
+    if not (line.house or line.street):
+        return 0
     words = fold(voter.address).split()
     house = words[0] if words and words[0].isdigit() else ""
     street = " ".join(words[1:] if house else words)

@@ -111,16 +111,10 @@ def problems(workspace: Workspace, version: int) -> list[Problem]:
     return [Problem(r[0], bool(r[1]), r[2]) for r in rows]
 
 
-@dataclass(frozen=True)
-class KeyHit:
-    """A voter found by one of its keys, with what a cheap prefilter reads (the full row is fetched later)."""
-
-    key: str
-    rowid: int
-    whole: str  # k_whole: the skeleton of first + last
-    key_first: str
-    key_last: str
-    first_name: str
+# A voter found by one of its keys, with what a cheap prefilter reads (the full row is fetched later): key,
+# rowid, k_whole (the skeleton of first + last), key_first, key_last, first_name. A plain tuple: there are
+# hundreds of thousands per thousand lines.
+KeyHit = tuple[str, int, str, str, str, str]
 
 
 def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[KeyHit]:
@@ -131,9 +125,9 @@ def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str])
     found: list[KeyHit] = []
     for start in range(0, len(wanted), _LOOKUP_BATCH):
         batch = wanted[start:start + _LOOKUP_BATCH]
-        found += (KeyHit(*row) for row in workspace.db.execute(
+        found += workspace.db.execute(
             f"SELECT {column}, rowid, k_whole, key_first, key_last, first_name FROM voters WHERE version = ? AND"
-            f" {column} IN ({', '.join('?' * len(batch))})", (version, *batch)))
+            f" {column} IN ({', '.join('?' * len(batch))})", (version, *batch)).fetchall()
     return found
 
 
