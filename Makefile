@@ -46,12 +46,16 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	@rm -rf $(OUT)/workspace && mkdir -p $(OUT)
+	$(BIN)/python samples/voter_file.py samples/scans/truth.json -o $(OUT)/voters.csv
+	$(BIN)/petition voters import $(OUT)/voters.csv --workspace $(OUT)/workspace
 	$(BIN)/petition add samples/scans --workspace $(OUT)/workspace --workers 2
 	$(BIN)/petition status --workspace $(OUT)/workspace
 	$(BIN)/petition export rows -o $(OUT)/rows.csv --workspace $(OUT)/workspace
 	$(BIN)/petition export roster -o $(OUT)/roster.csv --workspace $(OUT)/workspace
 	@echo; echo "Accuracy against the samples' ground truth (petition eval --rows $(OUT)/rows.csv):"
 	$(BIN)/petition eval samples/scans --rows $(OUT)/rows.csv
+	@echo; echo "Will it qualify? (signers matched to the sample voter file as they were added)"
+	$(BIN)/petition report -o $(OUT)/report.html --required 50 --workspace $(OUT)/workspace
 
 test: setup browser-deps
 	OMP_THREAD_LIMIT=1 $(BIN)/python -m pytest -q
@@ -61,6 +65,7 @@ bench: setup
 	$(BIN)/python bench/bench_dedupe.py --sizes 10000,100000,1000000 --out BENCHMARKS.md
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_register.py --pages 8 --out BENCHMARKS.md
 	$(BIN)/python bench/bench_review.py --users 20 --seconds 20 --out BENCHMARKS.md
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_voters.py --voters 1000000 --lines 10000 --sheets 60 --eval-voters 50000 --out BENCHMARKS.md
 
 # Review app under load alone: 20 simulated volunteers on loopback for 20 s.
 bench-review: setup

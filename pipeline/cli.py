@@ -19,8 +19,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from pipeline import cli_voters
 from pipeline.cli_common import DEFAULT_WORKSPACE, WorkspaceOption, exits_on_error, load_form, open_existing
 from pipeline.cli_forms import form_app
+from pipeline.cli_voters import voters_app
 from pipeline.job import ReadJob, limit_omp_threads
 from scanner.errors import ExitCode
 
@@ -44,6 +46,9 @@ AcceptOption = Annotated[Optional[float], typer.Option(
 app = typer.Typer(help="Read scanned petition signature sheets into verified per-line results.", no_args_is_help=True,
                   add_completion=False)
 app.add_typer(form_app, name="form")
+app.add_typer(voters_app, name="voters")
+app.command("match")(cli_voters.match)
+app.command("report")(cli_voters.report)
 
 
 @app.command()
@@ -93,6 +98,7 @@ def add(
     run is finished by running the same command again."""
     from pipeline.add import WorkspaceSink
     from pipeline.batch import run
+    from pipeline.match import match_if_loaded
     from pipeline.store import Workspace
 
     limit_omp_threads()
@@ -104,7 +110,8 @@ def add(
     # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
     with _interruptible(ADD_CONTINUES), closing(store), _progress_bar() as tick:
         report = run(scans, job, WorkspaceSink(store), progress=tick)
-    typer.echo(add_summary(report, workspace))
+        matched = None if report.interrupted else match_if_loaded(store)  # a voter file is loaded: match too
+    typer.echo(add_summary(report, workspace) + (f"\n{matched.headline()}" if matched else ""))
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if report.all_read and report.files else EXIT_PARTIAL if report.any_read else EXIT_NOTHING)

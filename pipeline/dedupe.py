@@ -2,8 +2,8 @@
 
 Blocking keeps comparisons near-linear: each record falls in a few blocks (Metaphone of the last name + first
 initial; first name + start, or end, of the last name; last name + end of the first name; zip + first two letters;
-zip + last name; email; the whole folded name), and only pairs sharing a block are compared. Small blocks are
-paired with numpy and prefiltered with `rapidfuzz.process.cpdist`; larger ones with `rapidfuzz.process.cdist`;
+zip + last name; email; the voter the line is matched to; the whole folded name), and only pairs sharing a block
+are compared. Small blocks are paired with numpy and prefiltered with `rapidfuzz.process.cpdist`; larger ones with `rapidfuzz.process.cdist`;
 blocks over `max_block` (a surname holding 1% of a million signers) are sorted by name and compared within
 overlapping windows, the sorted-neighbourhood method (Hernández & Stolfo, SIGMOD 1995).
 """
@@ -37,6 +37,7 @@ class Person:
     zip: str = ""  # digits only, may be empty
     email: str = ""  # lowercased, may be empty
     address: str = ""  # folded, may be empty
+    voter_id: str = ""  # the voter the line is matched to (pipeline/match.py), may be empty
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class _Keys:
     common_last: np.ndarray  # bool: the surname is common enough that a one-edit slip needs confirming
     initial_last: np.ndarray  # int code of "first initial + last", so "J. Roe" meets "Jane Roe"
     is_initial: np.ndarray  # bool: the first name is a single letter
+    voter: np.ndarray  # int codes of the matched voter, 0 = none
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,8 @@ def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
         zip=_codes([p.zip for p in people]), email=_codes([p.email for p in people]),
         common_last=_mapped(column("key_last"), common).astype(bool),
         initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]),
-        is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool))
+        is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool),
+        voter=_codes([p.voter_id for p in people]))
 
 
 def _mapped(values: list[str], how) -> np.ndarray:
@@ -195,6 +198,7 @@ def block_keys(keys: _Keys) -> Iterator[tuple[np.ndarray, bool]]:
     yield rule([f"{z}|{y[:2]}" if z and y else "" for z, y in zip(zips, f)]), False  # a changed surname
     yield rule([f"{z}|{x}" if z and x else "" for z, x in zip(zips, la)]), True  # nicknames whose canonicals differ
     yield rule([str(e) if e else "" for e in keys.email]), True  # scored even when the names differ a lot
+    yield rule([str(v) if v else "" for v in keys.voter]), True  # the same voter: the strongest key
     yield keys.whole, True
 
 
@@ -319,12 +323,16 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
     ev["email_same"], ev["email_differs"] = (ea > 0) & (ea == eb), (ea > 0) & (eb > 0) & (ea != eb)
     score = score + ZIP_SAME_BONUS * ev["zip_same"] + EMAIL_SAME_BONUS * ev["email_same"]
     score = score - EDIT_COST * (ev["zip_differs"] | ev["email_differs"])
+    va, vb = keys.voter[left], keys.voter[right]
+    ev["voter_same"], ev["voter_differs"] = (va > 0) & (va == vb), (va > 0) & (vb > 0) & (va != vb)
     slip = (cost == 1) & ~ev["first_initial"] & ~keys.common_last[left] & ~keys.common_last[right]
     weak = ~ev["whole_same"] & ((cost > 0) | ev["middle_differs"]) & ~(slip & ~ev["middle_differs"])
     confirmed = ev["zip_same"] | ev["email_same"]
-    capped = ev["zip_differs"] | ev["email_differs"] | (weak & ~confirmed)
+    capped = ev["zip_differs"] | ev["email_differs"] | ev["voter_differs"] | (weak & ~confirmed)
     cap = (settings.same + settings.possible) / 2
     score = np.where(capped, np.minimum(score, cap), score)
+    # Two lines matched to one voter are one signer whatever their names read; two voters, never merged unasked.
+    score = np.where(ev["voter_same"], 1.0, score)
     score = np.round(np.clip(score, 0.0, 1.0), 4)
     del ev["first_edits"], ev["last_edits"]
     ev["name_similar"] = ~ev["whole_same"] & ~ev["first_initial"] & (cost > 0)

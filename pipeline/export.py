@@ -6,7 +6,7 @@ are signers; name-only, struck, blank and uncertain lines are not on the roster.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,9 @@ from pipeline.names import parse_name
 from pipeline.rows import ROW_COLUMNS
 from pipeline.store import EffectiveLine, LineId, Workspace
 from pipeline.store import lines as stored_lines
+from pipeline.store import matches as stored_matches
+from pipeline.store import voters as stored_voters
+from pipeline.store.matches import EffectiveMatch
 from scanner.types import TEXT_ROLES, LineStatus
 
 FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
@@ -48,38 +51,53 @@ PROFILES: dict[str, Profile] = {
 # One row per line: where it is, its effective values (store.EffectiveLine), and its occurrence id (LineId text).
 LINE_COLUMNS = ["file", "file_sha256", "page", "line", "status", "name", "name_confidence", "needs_review",
                 "review_reasons", *FIELD_COLUMNS, "human_confirmed", "occurrence"]
+# Added at the end of a line frame (and of rows.csv) when a voter file is loaded (pipeline/match.py).
+MATCH_COLUMNS = ["voter_id", "match_status", "match_score"]
 
 
 def effective_lines(workspace: Workspace) -> pd.DataFrame:
-    """Every stored line with the latest human decision per field applied (the store's effective_lines view)."""
-    return lines_frame(stored_lines.all_lines(workspace))
+    """Every stored line with the latest human decision per field applied (the store's effective_lines view),
+    and its match to the voter file in force when one is loaded (a person's verdict beats the machine's)."""
+    current = stored_voters.current_version(workspace)
+    matches = stored_matches.effective_matches(workspace, current.version) if current else None
+    return lines_frame(stored_lines.all_lines(workspace), matches)
 
 
-def lines_frame(effective: Sequence[EffectiveLine]) -> pd.DataFrame:
-    """Lines as the frame the exports and the roster read, in the order given."""
+def lines_frame(effective: Sequence[EffectiveLine],
+                matches: Mapping[LineId, EffectiveMatch] | None = None) -> pd.DataFrame:
+    """Lines as the frame the exports and the roster read, in the order given; with MATCH_COLUMNS when
+    `matches` is given (a line it lacks, e.g. one not signed: empty)."""
     records = [{"file": line.file, "file_sha256": line.id.file_sha256, "page": line.id.page_no,
                 "line": line.id.line_no, "status": line.status, "name": line.name,
                 "name_confidence": line.name_confidence, "needs_review": line.needs_review,
                 "review_reasons": ";".join(line.review_reasons), **{c: getattr(line, c) for c in FIELD_COLUMNS},
                 "human_confirmed": line.human_confirmed, "occurrence": str(line.id)} for line in effective]
-    return pd.DataFrame.from_records(records, columns=LINE_COLUMNS)
+    frame = pd.DataFrame.from_records(records, columns=LINE_COLUMNS)
+    if matches is not None:
+        found = [matches.get(line.id) for line in effective]
+        frame["voter_id"] = [m.voter_id if m else "" for m in found]
+        frame["match_status"] = [m.status if m else "" for m in found]
+        frame["match_score"] = [f"{m.score:.3f}" if m else "" for m in found]
+    return frame
 
 
 def rows_export(lines: pd.DataFrame) -> pd.DataFrame:
-    """rows.csv per the contract, with the other fields that any page has."""
+    """rows.csv per the contract, with the other fields that any page has, then the match columns when a
+    voter file is loaded."""
     frame = lines.copy()
     frame["needs_review"] = frame["needs_review"].map(lambda v: "true" if v else "false")
     frame["name_confidence"] = frame["name_confidence"].map(lambda v: f"{float(v):.3f}")
     used = [c for c in FIELD_COLUMNS if (frame[c].astype(str) != "").any()] if len(frame) else []
-    return frame[ROW_COLUMNS + used]
+    return frame[ROW_COLUMNS + used + [c for c in MATCH_COLUMNS if c in frame]]
 
 
 def people(lines: pd.DataFrame) -> list[Person]:
     """The signers to deduplicate: signed lines with a name."""
     signed = lines[(lines["status"] == LineStatus.SIGNED.value) & (lines["name"].astype(str).str.strip() != "")]
+    voter_ids = signed["voter_id"].fillna("") if "voter_id" in signed else pd.Series("", index=signed.index)
     return [Person(id=row.occurrence, name=parse_name(row.name), zip="".join(c for c in str(row.zip) if c.isdigit()),
-                   email=str(row.email).strip().lower(), address=str(row.address))
-            for row in signed.itertuples()]
+                   email=str(row.email).strip().lower(), address=str(row.address), voter_id=str(voter_id))
+            for row, voter_id in zip(signed.itertuples(), voter_ids)]
 
 
 def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
@@ -107,8 +125,10 @@ def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
             "human_confirmed": int(members["human_confirmed"].sum()),
             "needs_review": "true" if members["needs_review"].any() else "false",
             "possible_duplicates": sum(possible.get(o, 0) for o in cluster),
+            "voter_id": _first_nonempty(members["voter_id"]) if "voter_id" in members else "",
         })
-    return pd.DataFrame.from_records(records, columns=ROSTER_COLUMNS + ["middle_name"])
+    extra = ["voter_id"] if "voter_id" in lines else []  # only when a voter file is loaded
+    return pd.DataFrame.from_records(records, columns=ROSTER_COLUMNS + ["middle_name"] + extra)
 
 
 def signer_id(first_occurrence: str) -> str:

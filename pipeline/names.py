@@ -191,6 +191,16 @@ def are_nicknames(a: str, b: str) -> bool:
     return b in namer.canonicals_of(a) or a in namer.canonicals_of(b)
 
 
+@lru_cache(maxsize=1 << 16)
+def canonicals(name: str, limit: int = 6) -> tuple[str, ...]:
+    """The names a folded first name is a nickname of (Ron: Aaron, Ronald, ...), commonest first, at most `limit`."""
+    if len(name) < 2:
+        return ()
+    frequency = _first_name_frequency()
+    found = sorted(_nick_namer().canonicals_of(name) - {name}, key=lambda c: (-frequency.get(c, 0.0), c))
+    return tuple(found[:limit])
+
+
 def surname_frequency(key_last: str) -> float:
     """Percent of US residents with this (folded) surname, US Census 1990 (package `names`); 0 when unlisted."""
     return _surname_frequency().get(key_last, 0.0)

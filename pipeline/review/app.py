@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.review import admin, auth, forms_page, pairs, queue, web
+from pipeline.review import admin, auth, forms_page, pairs, queue, voters, web
 from pipeline.review.uploads import BatchRunner
 from pipeline.review.web import ReviewSettings, clock, csrf_session, render, session, settings_of, workspace
 from pipeline.store import Workspace, WorkspaceError
@@ -43,6 +43,7 @@ def create_app(settings: ReviewSettings, *, run_batches: bool = True) -> FastAPI
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(forms_page.router)
+    app.include_router(voters.router)
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(auth.CsrfRejected, _csrf_rejected)
     app.add_exception_handler(StarletteHTTPException, _http_error)

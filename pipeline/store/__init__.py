@@ -8,6 +8,7 @@ SQL of one part of it, as functions of the workspace returning frozen rows:
     leases     review leases and the volunteers' action log    accounts   accounts, sessions, devices, failed logins
     batches    the review app's upload batches                 migrations every schema change, numbered
     ids        LineId, the one name of a line                  forms      the named forms kept in the workspace
+    voters     voter-file versions, voters and their keys      matches    lines matched to voters; match verdicts
 
 No module outside this package imports sqlite3, runs SQL or touches `Workspace.db`
 (tests/pipeline/test_store_boundary.py).

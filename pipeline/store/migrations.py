@@ -180,6 +180,45 @@ CREATE TABLE forms (name TEXT PRIMARY KEY, created_by TEXT NOT NULL, created_at 
 ALTER TABLE review_batches ADD COLUMN form TEXT;
 """
 
+# 9: voter files (each import a new version; the newest loaded one is in force, older ones are kept), their
+# voters with the name keys matching blocks on, the rows an import skipped or noted, the machine's match of each
+# line per version (rewritten when its inputs change: `basis`), and the human verdicts on matches (append-only,
+# by voter_id, '' = "not on the file"), which beat the machine's.
+_VOTERS = """
+CREATE TABLE voter_files (
+    version INTEGER PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL, columns TEXT NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0, bad_rows INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('loading', 'loaded')), imported_by TEXT NOT NULL, imported_at TEXT NOT NULL);
+CREATE TABLE voters (
+    version INTEGER NOT NULL REFERENCES voter_files(version), voter_id TEXT NOT NULL, source_line INTEGER NOT NULL,
+    first_name TEXT NOT NULL, middle_name TEXT NOT NULL, last_name TEXT NOT NULL, address TEXT NOT NULL,
+    city TEXT NOT NULL, zip TEXT NOT NULL, ward TEXT NOT NULL, birth_year INTEGER,
+    key_first TEXT NOT NULL, key_last TEXT NOT NULL, k_phonetic TEXT NOT NULL, k_prefix TEXT NOT NULL,
+    k_tail TEXT NOT NULL, k_whole TEXT NOT NULL, k_zip TEXT NOT NULL, UNIQUE (version, voter_id));
+CREATE INDEX voters_by_phonetic ON voters (version, k_phonetic);
+CREATE INDEX voters_by_prefix ON voters (version, k_prefix);
+CREATE INDEX voters_by_tail ON voters (version, k_tail);
+CREATE INDEX voters_by_whole ON voters (version, k_whole);
+CREATE INDEX voters_by_zip ON voters (version, k_zip);
+CREATE TABLE voter_file_problems (
+    version INTEGER NOT NULL REFERENCES voter_files(version), source_line INTEGER NOT NULL, skipped INTEGER NOT NULL,
+    message TEXT NOT NULL);
+CREATE TABLE voter_matches (
+    version INTEGER NOT NULL REFERENCES voter_files(version), file_sha256 TEXT NOT NULL, page_no INTEGER NOT NULL,
+    line_no INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('matched', 'ambiguous', 'not_found', 'review')),
+    voter_id TEXT NOT NULL, score REAL NOT NULL, candidates TEXT NOT NULL, basis TEXT NOT NULL,
+    matched_at TEXT NOT NULL, PRIMARY KEY (version, file_sha256, page_no, line_no));
+CREATE TABLE match_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, file_sha256 TEXT NOT NULL, page_no INTEGER NOT NULL,
+    line_no INTEGER NOT NULL, voter_id TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL);
+CREATE INDEX match_decisions_by_line ON match_decisions (file_sha256, page_no, line_no, id);
+CREATE TRIGGER match_decisions_no_update BEFORE UPDATE ON match_decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER match_decisions_no_delete BEFORE DELETE ON match_decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
-                               _REGISTRATION, _FORMS)
+                               _REGISTRATION, _FORMS, _VOTERS)
 SCHEMA_VERSION = len(MIGRATIONS)

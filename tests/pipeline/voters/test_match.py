@@ -1,0 +1,96 @@
+"""Matching typed-in lines to a voter file by their text: verdicts, idempotence, people's verdicts win."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.match import match_workspace
+from pipeline.store import LineId, WorkspaceError
+from pipeline.store import matches as stored_matches
+from pipeline.store import voters as stored_voters
+from pipeline.match_score import Candidate, MatchStatus, decide, weighted_distance
+from pipeline.store.voters import Voter
+from tests.pipeline.voters.support import FILE_SHA, make_workspace
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    store = make_workspace(tmp_path / "ws")
+    yield store
+    store.close()
+
+
+def _by_line(store) -> dict[int, stored_matches.EffectiveMatch]:
+    version = stored_voters.current_version(store).version
+    return {line.line_no: m for line, m in stored_matches.effective_matches(store, version).items()}
+
+
+def test_each_line_gets_the_verdict_its_evidence_supports(workspace):
+    summary = match_workspace(workspace, pixels=False)
+    found = _by_line(workspace)
+    assert (found[1].status, found[1].voter_id) == ("matched", "100")
+    assert (found[2].status, found[2].voter_id) == ("matched", "200")
+    assert found[3].status == "ambiguous" and found[3].voter_id == ""
+    assert found[4].status != "matched"
+    assert found[5].status == "review"
+    assert found[6].status == "not_found"
+    assert (found[7].status, found[7].voter_id) == ("matched", "400")
+    assert 8 not in found  # name only: not a signature to check
+    assert summary.lines == 7 and summary.by_status["matched"] == 3
+
+
+def test_matching_again_changes_nothing_and_a_corrected_name_is_matched_again(workspace):
+    match_workspace(workspace, pixels=False)
+    again = match_workspace(workspace, pixels=False)
+    assert again.matched_now == 0
+    workspace.record_decision(file_sha256=FILE_SHA, page_no=1, line_no=6, field="name", value="Ann Lee",
+                              decided_by="vol")
+    third = match_workspace(workspace, pixels=False)
+    assert third.matched_now == 1
+    assert _by_line(workspace)[6].status == "matched"
+
+
+def test_a_persons_verdict_beats_the_machine(workspace):
+    match_workspace(workspace, pixels=False)
+    with workspace.transaction():
+        stored_matches.append_match_decision(workspace, LineId(FILE_SHA, 1, 3), "201", decided_by="vol")
+        stored_matches.append_match_decision(workspace, LineId(FILE_SHA, 1, 1), "", decided_by="vol")
+    match_workspace(workspace, pixels=False)  # the machine's run does not undo them
+    found = _by_line(workspace)
+    assert (found[3].status, found[3].voter_id, found[3].by_human) == ("matched", "201", True)
+    assert (found[1].status, found[1].voter_id) == ("not_found", "")
+
+
+def test_match_without_a_voter_file_says_how_to_load_one(tmp_path):
+    from pipeline.store import Workspace
+
+    store = Workspace.open(tmp_path / "empty")
+    with pytest.raises(WorkspaceError, match="voters import"):
+        match_workspace(store, pixels=False)
+    store.close()
+
+
+def test_confusable_letters_cost_half_an_edit():
+    assert weighted_distance("mensah", "nensah") == 0.5
+    assert weighted_distance("mensah", "kensah") == 1.0
+    assert weighted_distance("gallagher", "galagher") == 0.5
+    assert weighted_distance("vargas", "vargas") == 0.0
+
+
+def _candidate(voter_id: str, first: str, last: str, *, gap: float, support: int = 0, cost: float = 0.0):
+    voter = Voter(voter_id, 2, first, "", last, "", "", "", "", None, first.lower(), last.lower())
+    return Candidate(voter, cost, support, False, gap=gap)
+
+
+def test_the_pixels_refuse_a_look_alike_the_crop_does_not_show():
+    # The signer is not on the file; the nearest voter is one letter off and the crop explains it 9 nats worse.
+    status, _ = decide([_candidate("1", "owen", "wux", gap=9.0, cost=1.0)])
+    assert status is MatchStatus.NOT_FOUND
+
+
+def test_the_pixels_pick_between_two_near_names():
+    status, chosen = decide([_candidate("1", "koa", "mensah", gap=0.3, cost=0.5),
+                             _candidate("2", "koa", "nensah", gap=7.5, cost=0.0)])
+    assert status is MatchStatus.MATCHED and chosen.voter.voter_id == "1"
+    status, _ = decide([_candidate("1", "koa", "mensah", gap=0.3), _candidate("2", "koa", "nensah", gap=1.0)])
+    assert status is MatchStatus.REVIEW  # the crop cannot tell them apart
