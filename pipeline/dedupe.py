@@ -89,6 +89,14 @@ class _Keys:
     initial_last: np.ndarray  # int code of "first initial + last", so "J. Roe" meets "Jane Roe"
     is_initial: np.ndarray  # bool: the first name is a single letter
     voter: np.ndarray  # int codes of the matched voter, 0 = none
+    zip_text: np.ndarray  # the values behind zip, email and voter: block keys must not depend on who else is
+    email_text: np.ndarray  # in the batch (the stored roster folds new lines in a few at a time, pipeline/roster.py)
+    voter_text: np.ndarray
+
+
+# The reasons score_pairs gives, in its order: a stored pair keeps them as bits of one integer (pipeline/roster.py).
+EVIDENCE = ("whole_same", "name_same", "no_name", "nickname", "first_initial", "middle_differs", "zip_same",
+            "zip_differs", "email_same", "email_differs", "voter_same", "voter_differs", "name_similar")
 
 
 @dataclass(frozen=True)
@@ -167,7 +175,12 @@ def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
         common_last=_mapped(column("key_last"), common).astype(bool),
         initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]),
         is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool),
-        voter=_codes([p.voter_id for p in people]))
+        voter=_codes([p.voter_id for p in people]), zip_text=_texts([p.zip for p in people]),
+        email_text=_texts([p.email for p in people]), voter_text=_texts([p.voter_id for p in people]))
+
+
+def _texts(values: list[str]) -> np.ndarray:
+    return np.array(values, dtype=object) if values else np.array([], dtype=object)
 
 
 def _mapped(values: list[str], how) -> np.ndarray:
@@ -189,7 +202,7 @@ def _codes(values: list[str]) -> np.ndarray:
 def block_keys(keys: _Keys) -> Iterator[tuple[np.ndarray, bool]]:
     """Each blocking rule's key per record ("" = in no block), and whether a shared key already proves a match."""
     phonetic = {x: jellyfish.metaphone(x) or x for x in set(keys.last) if x}
-    f, la, raw, zips = keys.first, keys.last, keys.raw_first, keys.zip
+    f, la, raw, zips = keys.first, keys.last, keys.raw_first, keys.zip_text
     rule = lambda values: np.array(values, dtype=object)  # noqa: E731
     yield rule([f"{phonetic[x]}|{y[:1]}" if x else "" for x, y in zip(la, f)]), False
     yield rule([f"{y}|{x[:2]}" if x and y else "" for x, y in zip(la, f)]), False
@@ -197,19 +210,24 @@ def block_keys(keys: _Keys) -> Iterator[tuple[np.ndarray, bool]]:
     yield rule([f"{x}|{y[-2:]}" if x and y else "" for x, y in zip(la, raw)]), False  # ... at the first name's start
     yield rule([f"{z}|{y[:2]}" if z and y else "" for z, y in zip(zips, f)]), False  # a changed surname
     yield rule([f"{z}|{x}" if z and x else "" for z, x in zip(zips, la)]), True  # nicknames whose canonicals differ
-    yield rule([str(e) if e else "" for e in keys.email]), True  # scored even when the names differ a lot
-    yield rule([str(v) if v else "" for v in keys.voter]), True  # the same voter: the strongest key
+    yield rule([f"@{e}" if e else "" for e in keys.email_text]), True  # scored even when the names differ a lot
+    yield rule([f"#{v}" if v else "" for v in keys.voter_text]), True  # the same voter: the strongest key
     yield keys.whole, True
 
 
-def candidate_pairs(keys: _Keys, *, settings: DedupeSettings) -> tuple[np.ndarray, np.ndarray, int]:
-    """Index pairs (i < j) that share a block and pass the prefilter, and how many comparisons that took."""
+BLOCK_RULES = 9  # how many rules block_keys yields (the stored roster keeps one key column per rule)
+
+
+def candidate_pairs(keys: _Keys, *, settings: DedupeSettings,
+                    rules: Sequence[tuple[np.ndarray, bool]] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Index pairs (i < j) that share a block and pass the prefilter, and how many comparisons that took.
+    `rules`: block_keys(keys) when the caller computed them already."""
     n = len(keys.first)
     small: list[np.ndarray] = []
     exact: list[np.ndarray] = []
     found: list[np.ndarray] = []
     comparisons = 0
-    for rule, proves in block_keys(keys):
+    for rule, proves in (rules if rules is not None else block_keys(keys)):
         for block in _blocks(rule):
             if proves and len(block) <= settings.max_block:
                 exact.append(block)
@@ -299,6 +317,42 @@ def _cdist_pairs(keys: _Keys, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.minimum(a[keep], b[keep]) * len(keys.first) + np.maximum(a[keep], b[keep])
 
 
+def block_kind(size: int, proves: bool, *, settings: DedupeSettings) -> str:
+    """How candidate_pairs pairs a block of this size: "all" its pairs (a shared key that proves a match),
+    those passing the "prefilter", or the prefiltered pairs of sorted "windows" (a large oversized block)."""
+    if proves and size <= settings.max_block:
+        return "all"
+    if size < SMALL_BLOCK or size <= settings.max_block:
+        return "prefilter"
+    return "windows"
+
+
+def block_pairs(keys: _Keys, block: np.ndarray, proves: bool, *, settings: DedupeSettings) -> np.ndarray:
+    """The encoded pairs (i * n + j, i < j) one block yields in candidate_pairs (block_kind says how)."""
+    n = len(keys.first)
+    block = np.sort(np.asarray(block, dtype=np.int64))
+    kind = block_kind(len(block), proves, settings=settings)
+    if kind == "windows":
+        return _unique(_compare_block(keys, block, settings=settings)[0])
+    codes = _pairs_of_small_blocks([block], n)
+    return codes if kind == "all" else codes[_close(keys, codes // n, codes % n, cpdist)]
+
+
+def pairs_with(keys: _Keys, block: np.ndarray, changed: np.ndarray, proves: bool, *,
+               settings: DedupeSettings) -> np.ndarray:
+    """The encoded pairs of a block that is not windowed and involve a `changed` member: in such a block whether
+    a pair is a candidate depends on the pair alone, so the other pairs need no look."""
+    n = len(keys.first)
+    kind = block_kind(len(block), proves, settings=settings)
+    if kind == "windows":
+        raise ValueError("a windowed block pairs over all of it: use block_pairs")
+    a = np.repeat(np.asarray(changed, dtype=np.int64), len(block))
+    b = np.tile(np.asarray(block, dtype=np.int64), len(changed))
+    keep = a != b
+    codes = _unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))
+    return codes if kind == "all" else codes[_close(keys, codes // n, codes % n, cpdist)]
+
+
 # ---- scoring ----
 
 def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: DedupeSettings) -> _Scored:
@@ -336,7 +390,23 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
     score = np.round(np.clip(score, 0.0, 1.0), 4)
     del ev["first_edits"], ev["last_edits"]
     ev["name_similar"] = ~ev["whole_same"] & ~ev["first_initial"] & (cost > 0)
+    assert tuple(ev) == EVIDENCE, "EVIDENCE must list score_pairs' reasons in their order"
     return _Scored(left, right, score, ev)
+
+
+def evidence_bits(scored: _Scored) -> np.ndarray:
+    """Each pair's reasons as one integer, bit k for EVIDENCE[k]."""
+    bits = np.zeros(len(scored.score), dtype=np.int64)
+    for k, reason in enumerate(EVIDENCE):
+        bits |= scored.evidence[reason].astype(np.int64) << k
+    return bits
+
+
+def scored_from_bits(left: np.ndarray, right: np.ndarray, score: np.ndarray, bits: np.ndarray) -> _Scored:
+    """Scored pairs back from stored ones (left < right, record indices; reasons as evidence_bits)."""
+    bits = np.asarray(bits, dtype=np.int64)
+    return _Scored(np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64), np.asarray(score, dtype=float),
+                   {reason: ((bits >> k) & 1).astype(bool) for k, reason in enumerate(EVIDENCE)})
 
 
 def _name_evidence(keys: _Keys, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:

@@ -219,6 +219,57 @@ CREATE TRIGGER match_decisions_no_delete BEFORE DELETE ON match_decisions
     BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 """
 
+# 10: the roster kept in the store (pipeline/roster.py, store/roster.py), so that status and export read it instead
+# of clustering every signer again. One row per signer (a signed line with a name: its page id and line number),
+# its cluster (the entry of the cluster's first occurrence), and per blocking rule of dedupe.block_keys a 47-bit
+# hash of its block key (NULL: in no block of that rule), each indexed so a block's members are one seek away;
+# the scored pairs that clustering reads (score >= possible, reasons as bits); the lines whose reading or voter
+# match changed since they were folded in (filled by the triggers below, once the roster was built); and the
+# watermark: the last line, duplicate and match decision folded in, and the voter-file version.
+_ROSTER = """
+CREATE TABLE roster_entries (
+    entry INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, line_no INTEGER NOT NULL, cluster INTEGER NOT NULL,
+    k0 INTEGER, k1 INTEGER, k2 INTEGER, k3 INTEGER, k4 INTEGER, k5 INTEGER, k6 INTEGER, k7 INTEGER, k8 INTEGER,
+    UNIQUE (page_id, line_no));
+CREATE INDEX roster_by_cluster ON roster_entries (cluster);
+CREATE INDEX roster_k0 ON roster_entries (k0);
+CREATE INDEX roster_k1 ON roster_entries (k1);
+CREATE INDEX roster_k2 ON roster_entries (k2);
+CREATE INDEX roster_k3 ON roster_entries (k3);
+CREATE INDEX roster_k4 ON roster_entries (k4);
+CREATE INDEX roster_k5 ON roster_entries (k5);
+CREATE INDEX roster_k6 ON roster_entries (k6);
+CREATE INDEX roster_k7 ON roster_entries (k7);
+CREATE INDEX roster_k8 ON roster_entries (k8);
+CREATE TABLE roster_pairs (
+    a INTEGER NOT NULL, b INTEGER NOT NULL, score REAL NOT NULL, reasons INTEGER NOT NULL, PRIMARY KEY (a, b),
+    CHECK (a < b)) WITHOUT ROWID;
+CREATE INDEX roster_pairs_by_b ON roster_pairs (b);
+CREATE TABLE roster_dirty (page_id INTEGER NOT NULL, line_no INTEGER NOT NULL, PRIMARY KEY (page_id, line_no))
+    WITHOUT ROWID;
+CREATE TABLE roster_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1), built INTEGER NOT NULL DEFAULT 0,
+    decision_id INTEGER NOT NULL DEFAULT 0, duplicate_id INTEGER NOT NULL DEFAULT 0,
+    match_decision_id INTEGER NOT NULL DEFAULT 0, voter_version INTEGER NOT NULL DEFAULT 0,
+    rebuilds INTEGER NOT NULL DEFAULT 0, updates INTEGER NOT NULL DEFAULT 0, rescored INTEGER NOT NULL DEFAULT 0,
+    settings TEXT NOT NULL DEFAULT '');
+INSERT INTO roster_state (id) VALUES (1);
+CREATE TRIGGER roster_line_added AFTER INSERT ON lines WHEN (SELECT built FROM roster_state WHERE id = 1)
+    BEGIN INSERT OR IGNORE INTO roster_dirty VALUES (NEW.page_id, NEW.line_no); END;
+CREATE TRIGGER roster_line_removed AFTER DELETE ON lines WHEN (SELECT built FROM roster_state WHERE id = 1)
+    BEGIN INSERT OR IGNORE INTO roster_dirty VALUES (OLD.page_id, OLD.line_no); END;
+CREATE TRIGGER roster_match_added AFTER INSERT ON voter_matches WHEN (SELECT built FROM roster_state WHERE id = 1)
+    BEGIN INSERT OR IGNORE INTO roster_dirty SELECT id, NEW.line_no FROM pages
+        WHERE file_sha256 = NEW.file_sha256 AND page_no = NEW.page_no; END;
+CREATE TRIGGER roster_match_changed AFTER UPDATE ON voter_matches
+    WHEN (SELECT built FROM roster_state WHERE id = 1) AND NEW.voter_id IS NOT OLD.voter_id
+    BEGIN INSERT OR IGNORE INTO roster_dirty SELECT id, NEW.line_no FROM pages
+        WHERE file_sha256 = NEW.file_sha256 AND page_no = NEW.page_no; END;
+CREATE TRIGGER roster_match_dropped AFTER DELETE ON voter_matches WHEN (SELECT built FROM roster_state WHERE id = 1)
+    BEGIN INSERT OR IGNORE INTO roster_dirty SELECT id, OLD.line_no FROM pages
+        WHERE file_sha256 = OLD.file_sha256 AND page_no = OLD.page_no; END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
-                               _REGISTRATION, _FORMS, _VOTERS)
+                               _REGISTRATION, _FORMS, _VOTERS, _ROSTER)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,344 @@
+"""The roster kept in the store (migration 10): each signer's cluster and block keys, the scored pairs that link
+clusters, the lines waiting to be folded in, and the watermark of what has been. pipeline/roster.py decides what
+goes here; this module is its SQL.
+
+A signer is an "entry": an integer id for one signed, named line, found by its page's id and its line number
+(a page keeps its id when it is read again). Block keys are stored as 47-bit hashes (SQLite keeps them in six
+bytes): a hash names a block's candidates, and the caller keeps only those whose real key matches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline.store.ids import LineId
+
+if TYPE_CHECKING:
+    from pipeline.store.workspace import Workspace
+
+KEY_COLUMNS = tuple(f"k{k}" for k in range(9))  # one per rule of dedupe.block_keys
+LineKey = tuple[int, int]  # (pages.id, line_no): how the roster names a line
+_INDEXES = {f"roster_{c}": f"roster_entries ({c})" for c in KEY_COLUMNS} | {
+    "roster_by_cluster": "roster_entries (cluster)", "roster_pairs_by_b": "roster_pairs (b)"}
+
+
+@dataclass(frozen=True)
+class RosterState:
+    """What has been folded into the stored roster, and what waits."""
+
+    built: bool  # False: never built (or thrown away): the next update rebuilds
+    decision_id: int  # the last line decision folded in
+    duplicate_id: int  # ... duplicate decision
+    match_decision_id: int  # ... voter-match decision
+    voter_version: int  # the voter-file version the signers' voter ids come from (0: none)
+    rebuilds: int  # full rebuilds so far
+    updates: int  # incremental updates so far
+    rescored: int  # signers re-scored by incremental updates so far
+    settings: str  # the dedupe settings it was built with
+    dirty_lines: int  # lines read or re-matched since the last update
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A line as the roster reads it: effective values (human decisions applied) and its effective voter."""
+
+    line: LineKey
+    occurrence: str  # LineId text
+    status: str
+    name: str
+    zip: str
+    email: str
+    address: str
+    voter_id: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry: int
+    line: LineKey
+    cluster: int
+    keys: tuple[int | None, ...]  # per rule, the block key's hash (None: in no block of that rule)
+
+
+@dataclass(frozen=True)
+class StoredPair:
+    a: int  # entries, a < b
+    b: int
+    score: float
+    reasons: int  # dedupe.evidence_bits
+
+
+@dataclass(frozen=True)
+class Member:
+    """One occurrence on the roster, as export streams them: cluster by cluster, each in occurrence order."""
+
+    entry: int
+    cluster: int
+    occurrence: str
+    file: str
+    page_no: int
+    line_no: int
+    name: str
+    name_confidence: float
+    address: str
+    zip: str
+    email: str
+    human_confirmed: bool
+    needs_review: bool
+    voter_id: str
+
+
+def _occurrence(page: str, line: str) -> str:
+    return f"'line:' || {page}.file_sha256 || ':' || {page}.page_no || ':' || {line}.line_no"
+
+
+def _voter(version: int | None, line: str) -> str:
+    """SQL: the line's effective voter for this voter-file version (store/matches.effective_matches): the latest
+    human verdict if any (a voter of this version, else ''), else the machine's ('' unless matched)."""
+    if version is None:
+        return "''"
+    one = f"file_sha256 = {line}.file_sha256 AND page_no = {line}.page_no AND line_no = {line}.line_no"
+    return (f"coalesce((SELECT CASE WHEN md.voter_id != '' AND EXISTS (SELECT 1 FROM voters v WHERE v.version ="
+            f" {int(version)} AND v.voter_id = md.voter_id) THEN md.voter_id ELSE '' END FROM match_decisions md"
+            f" WHERE md.{one.replace(' AND ', ' AND md.')} ORDER BY md.id DESC LIMIT 1),"
+            f" (SELECT vm.voter_id FROM voter_matches vm WHERE vm.version = {int(version)}"
+            f" AND vm.{one.replace(' AND ', ' AND vm.')}), '')")
+
+
+# ---- state ----
+
+def roster_state(workspace: Workspace) -> RosterState:
+    row = workspace.db.execute("SELECT built, decision_id, duplicate_id, match_decision_id, voter_version, rebuilds,"
+                               " updates, rescored, settings, (SELECT count(*) FROM roster_dirty) FROM roster_state"
+                               " WHERE id = 1").fetchone()
+    return RosterState(bool(row[0]), *(int(x) for x in row[1:8]), str(row[8]), int(row[9]))
+
+
+def save_state(workspace: Workspace, *, decision_id: int, duplicate_id: int, match_decision_id: int,
+               voter_version: int, settings: str, rebuilt: bool, rescored: int) -> None:
+    """The new watermark after an update or a rebuild; in the caller's transaction."""
+    workspace.db.execute(
+        "UPDATE roster_state SET built = 1, decision_id = ?, duplicate_id = ?, match_decision_id = ?,"
+        " voter_version = ?, settings = ?, rebuilds = rebuilds + ?, updates = updates + ?, rescored = rescored + ?"
+        " WHERE id = 1", (decision_id, duplicate_id, match_decision_id, voter_version, settings, int(rebuilt),
+                          int(not rebuilt), rescored))
+
+
+def last_match_decision_id(workspace: Workspace) -> int:
+    return int(workspace.db.execute("SELECT coalesce(max(id), 0) FROM match_decisions").fetchone()[0])
+
+
+def dirty_lines(workspace: Workspace) -> set[LineKey]:
+    return {(int(r[0]), int(r[1])) for r in workspace.db.execute("SELECT page_id, line_no FROM roster_dirty")}
+
+
+def clear_dirty(workspace: Workspace) -> None:
+    workspace.db.execute("DELETE FROM roster_dirty")
+
+
+def line_keys(workspace: Workspace, lines: Iterable[LineId]) -> set[LineKey]:
+    """The roster's names of these lines (lines of pages not stored are left out)."""
+    wanted = json.dumps([[x.file_sha256, x.page_no, x.line_no] for x in lines])
+    rows = workspace.db.execute("SELECT p.id, j.value ->> '$[2]' FROM json_each(?) j JOIN pages p"
+                                " ON p.file_sha256 = j.value ->> '$[0]' AND p.page_no = j.value ->> '$[1]'", (wanted,))
+    return {(int(r[0]), int(r[1])) for r in rows}
+
+
+def duplicate_decisions_after(workspace: Workspace, after: int) -> list[tuple[str, str]]:
+    rows = workspace.db.execute("SELECT occurrence_a, occurrence_b FROM duplicate_decisions WHERE id > ?", (after,))
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def match_decided_after(workspace: Workspace, after: int) -> set[LineId]:
+    rows = workspace.db.execute("SELECT DISTINCT file_sha256, page_no, line_no FROM match_decisions WHERE id > ?",
+                                (after,))
+    return {LineId(*r) for r in rows}
+
+
+# ---- signers (from the lines) ----
+
+_SIGNER = ("SELECT p.id, el.line_no, 'line:' || el.file_sha256 || ':' || el.page_no || ':' || el.line_no,"
+           " el.status, el.name, el.zip, el.email, el.address, {voter} FROM {source}")
+
+
+def signers_at(workspace: Workspace, lines: Collection[LineKey], voter_version: int | None) -> list[Signer]:
+    """These lines as the roster reads them (lines no stored page holds are left out)."""
+    source = ("json_each(?) j JOIN pages p ON p.id = j.value ->> '$[0]' JOIN effective_lines el"
+              " ON el.file_sha256 = p.file_sha256 AND el.page_no = p.page_no AND el.line_no = j.value ->> '$[1]'")
+    rows = workspace.db.execute(_SIGNER.format(voter=_voter(voter_version, "el"), source=source),
+                                (json.dumps([list(x) for x in lines]),))
+    return [_signer(r) for r in rows]
+
+
+def all_signers(workspace: Workspace, voter_version: int | None) -> Iterator[Signer]:
+    """Every stored line as the roster reads it, in no particular order."""
+    source = "effective_lines el JOIN pages p ON p.file_sha256 = el.file_sha256 AND p.page_no = el.page_no"
+    return (_signer(r) for r in workspace.db.execute(_SIGNER.format(voter=_voter(voter_version, "el"), source=source)))
+
+
+def _signer(row) -> Signer:
+    return Signer((int(row[0]), int(row[1])), row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+
+
+# ---- entries ----
+
+def entries_at(workspace: Workspace, lines: Collection[LineKey]) -> dict[LineKey, Entry]:
+    rows = workspace.db.execute(f"SELECT e.entry, e.page_id, e.line_no, e.cluster, {', '.join(KEY_COLUMNS)} FROM"
+                                " json_each(?) j JOIN roster_entries e ON e.page_id = j.value ->> '$[0]'"
+                                " AND e.line_no = j.value ->> '$[1]'", (json.dumps([list(x) for x in lines]),))
+    return {(r[1], r[2]): Entry(r[0], (r[1], r[2]), r[3], tuple(r[4:])) for r in rows}
+
+
+def entries_by_id(workspace: Workspace, entries: Collection[int]) -> dict[int, Entry]:
+    rows = workspace.db.execute(f"SELECT e.entry, e.page_id, e.line_no, e.cluster, {', '.join(KEY_COLUMNS)} FROM"
+                                " json_each(?) j JOIN roster_entries e ON e.entry = j.value", (json.dumps(list(entries)),))
+    return {r[0]: Entry(r[0], (r[1], r[2]), r[3], tuple(r[4:])) for r in rows}
+
+
+def insert_entry(workspace: Workspace, line: LineKey, keys: Sequence[int | None]) -> int:
+    """A new signer, its own cluster until clustered; its entry id."""
+    entry = workspace.db.execute(f"INSERT INTO roster_entries (page_id, line_no, cluster, {', '.join(KEY_COLUMNS)})"
+                                 f" VALUES (?, ?, 0, {', '.join('?' * len(KEY_COLUMNS))}) RETURNING entry",
+                                 (*line, *keys)).fetchone()[0]
+    workspace.db.execute("UPDATE roster_entries SET cluster = entry WHERE entry = ?", (entry,))
+    return int(entry)
+
+
+def update_entry_keys(workspace: Workspace, entry: int, keys: Sequence[int | None]) -> None:
+    workspace.db.execute(f"UPDATE roster_entries SET {', '.join(f'{c} = ?' for c in KEY_COLUMNS)} WHERE entry = ?",
+                         (*keys, entry))
+
+
+def delete_entries(workspace: Workspace, entries: Iterable[int]) -> None:
+    workspace.db.executemany("DELETE FROM roster_entries WHERE entry = ?", ((e,) for e in entries))
+
+
+def block_members(workspace: Workspace, rule: int, key: int) -> list[int]:
+    """Entries whose block key of this rule hashes to `key`."""
+    return [int(r[0]) for r in workspace.db.execute(
+        f"SELECT entry FROM roster_entries WHERE {KEY_COLUMNS[rule]} = ?", (key,))]
+
+
+def set_clusters(workspace: Workspace, clusters: Iterable[tuple[int, int]]) -> None:
+    """(entry, cluster) per entry."""
+    workspace.db.executemany("UPDATE roster_entries SET cluster = ? WHERE entry = ? AND cluster != ?",
+                             ((c, e, c) for e, c in clusters))
+
+
+def occurrences(workspace: Workspace, entries: Collection[int]) -> dict[int, str]:
+    rows = workspace.db.execute(f"SELECT e.entry, {_occurrence('p', 'e')} FROM json_each(?) j JOIN roster_entries e"
+                                " ON e.entry = j.value JOIN pages p ON p.id = e.page_id", (json.dumps(list(entries)),))
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def entries_of_occurrences(workspace: Workspace, lines: Iterable[LineId]) -> dict[str, int]:
+    """The entries of these lines (LineId text -> entry) that are on the roster."""
+    wanted = json.dumps([[x.file_sha256, x.page_no, x.line_no] for x in lines])
+    rows = workspace.db.execute(f"SELECT {_occurrence('p', 'e')}, e.entry FROM json_each(?) j JOIN pages p"
+                                " ON p.file_sha256 = j.value ->> '$[0]' AND p.page_no = j.value ->> '$[1]'"
+                                " JOIN roster_entries e ON e.page_id = p.id AND e.line_no = j.value ->> '$[2]'",
+                                (wanted,))
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def cluster_members(workspace: Workspace, clusters: Collection[int]) -> set[int]:
+    rows = workspace.db.execute("SELECT e.entry FROM json_each(?) j JOIN roster_entries e ON e.cluster = j.value",
+                                (json.dumps(list(clusters)),))
+    return {int(r[0]) for r in rows}
+
+
+# ---- pairs ----
+
+def pairs_touching(workspace: Workspace, entries: Collection[int], *, at_least: float = 0.0) -> list[StoredPair]:
+    wanted = json.dumps(list(entries))
+    rows = workspace.db.execute(
+        "SELECT a, b, score, reasons FROM roster_pairs WHERE a IN (SELECT value FROM json_each(?1)) AND score >= ?2"
+        " UNION SELECT a, b, score, reasons FROM roster_pairs WHERE b IN (SELECT value FROM json_each(?1))"
+        " AND score >= ?2", (wanted, at_least))
+    return [StoredPair(int(r[0]), int(r[1]), float(r[2]), int(r[3])) for r in rows]
+
+
+def pairs_within(workspace: Workspace, entries: Collection[int]) -> list[StoredPair]:
+    wanted = json.dumps(list(entries))
+    rows = workspace.db.execute(
+        "SELECT a, b, score, reasons FROM roster_pairs WHERE a IN (SELECT value FROM json_each(?1))"
+        " AND b IN (SELECT value FROM json_each(?1))", (wanted,))
+    return [StoredPair(int(r[0]), int(r[1]), float(r[2]), int(r[3])) for r in rows]
+
+
+def delete_pairs_touching(workspace: Workspace, entries: Collection[int]) -> None:
+    wanted = json.dumps(list(entries))
+    workspace.db.execute("DELETE FROM roster_pairs WHERE a IN (SELECT value FROM json_each(?1))"
+                         " OR b IN (SELECT value FROM json_each(?1))", (wanted,))
+
+
+def delete_pairs(workspace: Workspace, pairs: Iterable[tuple[int, int]]) -> None:
+    workspace.db.executemany("DELETE FROM roster_pairs WHERE a = ? AND b = ?", pairs)
+
+
+def save_pairs(workspace: Workspace, pairs: Iterable[StoredPair]) -> None:
+    workspace.db.executemany("INSERT OR REPLACE INTO roster_pairs (a, b, score, reasons) VALUES (?, ?, ?, ?)",
+                             ((p.a, p.b, p.score, p.reasons) for p in pairs))
+
+
+# ---- a full rebuild ----
+
+def replace_roster(workspace: Workspace, entries: Iterable[tuple], pairs: Iterable[tuple[int, int, float, int]]) -> None:
+    """Everything anew: entries as (entry, page_id, line_no, cluster, k0..k8), pairs as (a, b, score, reasons).
+    In the caller's transaction; the indexes are dropped during the bulk insert and built once after it."""
+    db = workspace.db
+    for name in _INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    db.execute("DELETE FROM roster_entries")
+    db.execute("DELETE FROM roster_pairs")
+    db.execute("DELETE FROM roster_dirty")
+    db.executemany(f"INSERT INTO roster_entries (entry, page_id, line_no, cluster, {', '.join(KEY_COLUMNS)})"
+                   f" VALUES (?, ?, ?, ?, {', '.join('?' * len(KEY_COLUMNS))})", entries)
+    db.executemany("INSERT INTO roster_pairs (a, b, score, reasons) VALUES (?, ?, ?, ?)", pairs)
+    for name, target in _INDEXES.items():
+        db.execute(f"CREATE INDEX {name} ON {target}")
+
+
+# ---- readers ----
+
+def counts(workspace: Workspace) -> tuple[int, int, int]:
+    """(signers, clusters, clusters of more than one)."""
+    row = workspace.db.execute("SELECT count(*), count(*) FILTER (WHERE n > 0), count(*) FILTER (WHERE n > 1) FROM"
+                               " (SELECT count(*) AS n FROM roster_entries GROUP BY cluster)").fetchone()
+    signers = workspace.db.execute("SELECT count(*) FROM roster_entries").fetchone()[0]
+    return int(signers), int(row[1]), int(row[2])
+
+
+def cluster_of_occurrences(workspace: Workspace) -> dict[str, int]:
+    """Every signer's occurrence and its cluster."""
+    rows = workspace.db.execute(f"SELECT {_occurrence('p', 'e')}, e.cluster FROM roster_entries e"
+                                " JOIN pages p ON p.id = e.page_id")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def pairs_across(workspace: Workspace) -> list[tuple[str, str, float, int]]:
+    """Stored pairs whose entries are in different clusters, as (occurrence, occurrence, score, reasons)."""
+    rows = workspace.db.execute(
+        f"SELECT {_occurrence('pa', 'x')}, {_occurrence('pb', 'y')}, r.score, r.reasons FROM roster_pairs r"
+        " JOIN roster_entries x ON x.entry = r.a JOIN roster_entries y ON y.entry = r.b"
+        " JOIN pages pa ON pa.id = x.page_id JOIN pages pb ON pb.id = y.page_id WHERE x.cluster != y.cluster")
+    return [(str(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]
+
+
+def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]:
+    """Every signer with what the roster shows of it, cluster by cluster in the order of their first occurrence,
+    each cluster's members in occurrence order: one query whose rows are used as they come."""
+    head, own = _occurrence("hp", "h"), _occurrence("p", "e")
+    rows = workspace.db.execute(
+        f"SELECT o.entry, o.cluster, o.occ, el.file, el.page_no, el.line_no, el.name, el.name_confidence,"
+        f" el.address, el.zip, el.email, el.human_confirmed, el.needs_review, {_voter(voter_version, 'el')}"
+        f" FROM (SELECT e.entry, e.cluster, e.line_no, p.file_sha256, p.page_no, {own} AS occ FROM roster_entries e"
+        f" JOIN pages p ON p.id = e.page_id JOIN roster_entries h ON h.entry = e.cluster JOIN pages hp"
+        f" ON hp.id = h.page_id ORDER BY {head}, occ) o JOIN effective_lines el ON el.file_sha256 = o.file_sha256"
+        f" AND el.page_no = o.page_no AND el.line_no = o.line_no")
+    for r in rows:
+        yield Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), r[8], r[9], r[10], bool(r[11]),
+                     bool(r[12]), r[13])

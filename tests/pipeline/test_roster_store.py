@@ -1,0 +1,201 @@
+"""The roster kept in the store: folding changes in gives what a rebuild from scratch gives, and both give what
+dedupe() over every signer gives; status and export read it without clustering again.
+
+Real SQLite workspaces with synthetic signers (bench/bench_dedupe.py's generator, plus a crowd of Smiths so that
+blocks grow past max_block, set small here, and pair by sorted windows)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.bench_dedupe import roster as synthetic_roster
+from pipeline import roster
+from pipeline.dedupe import DedupeSettings, dedupe
+from pipeline.export import effective_lines, people
+from pipeline.store import LineId, Workspace
+from pipeline.store import matches as stored_matches
+from pipeline.store import roster as stored
+from pipeline.voter_import import import_voter_file
+from scanner.types import (InkMeasure, LineReading, LineStatus, PageRef, PageResult, PageStatus, Presence, Role,
+                           TextRead)
+
+SETTINGS = DedupeSettings(max_block=12, window=4)  # small enough that the Smiths' blocks go oversized
+PER_PAGE = 20
+SHA = "ab" * 32
+
+
+def _records(count: int, seed: int) -> list[tuple[str, str, str]]:
+    """(name, zip, email): bench_dedupe's signers plus Smiths sharing few first names and zips."""
+    rng = random.Random(seed)
+    records = [(name, zip_code, email) for name, zip_code, email, _ in synthetic_roster(count, seed=seed)[0]]
+    firsts = ["John", "Jon", "Joan", "Jane", "Janet", "James", "Jim", "Jamie"]
+    for _ in range(count // 4):
+        last = rng.choice(["Smith", "Smith", "Smyth", "Smit"])
+        records.append((f"{rng.choice(firsts)} {last}", rng.choice(["02134", "02135", ""]), ""))
+    rng.shuffle(records)
+    return records
+
+
+def _page(number: int, records: list[tuple[str, str, str]]) -> PageResult:
+    ink = InkMeasure(Presence.PRESENT, 0.1, 0.6)
+    readings = tuple(LineReading(line=k + 1, status=LineStatus.SIGNED, name=TextRead(name, 0.5 + (k % 5) / 10),
+                                 fields={Role.ZIP: TextRead(zip_code, 0.9), Role.EMAIL: TextRead(email, 0.9)},
+                                 signature=ink, name_ink=ink, struck=False, needs_review=k % 7 == 0,
+                                 review_reasons=())
+                     for k, (name, zip_code, email) in enumerate(records))
+    return PageResult(ref=PageRef(path="typed.pdf", file_name="typed.pdf", page=number, kind="pdf", dpi=0),
+                      status=PageStatus.OK, sha256=f"{number}", lines=readings, roles=(Role.ZIP, Role.EMAIL))
+
+
+def _add_pages(workspace: Workspace, records, first_page: int) -> int:
+    pages = [records[k:k + PER_PAGE] for k in range(0, len(records), PER_PAGE)]
+    for k, chunk in enumerate(pages):
+        workspace.save_page(SHA, _page(first_page + k, chunk))
+    return first_page + len(pages)
+
+
+def _snapshot(workspace: Workspace) -> tuple[frozenset, frozenset]:
+    """Clusters as sets of occurrences, and stored pairs by occurrence: what must not depend on how it was built."""
+    of = stored.cluster_of_occurrences(workspace)
+    groups: dict[int, set[str]] = {}
+    for occurrence, cluster in of.items():
+        groups.setdefault(cluster, set()).add(occurrence)
+    entries = {e: o for o, e in stored.entries_of_occurrences(workspace, (LineId.parse(x) for x in of)).items()}
+    pairs = workspace.db.execute("SELECT a, b, score, reasons FROM roster_pairs").fetchall()
+    return (frozenset(frozenset(g) for g in groups.values()),
+            frozenset((*sorted((entries[a], entries[b])), s, r) for a, b, s, r in pairs))
+
+
+def _heads_are_first_occurrences(workspace: Workspace) -> None:
+    of = stored.cluster_of_occurrences(workspace)
+    names = stored.occurrences(workspace, set(of.values()))
+    for occurrence, cluster in of.items():
+        assert names[cluster] <= occurrence
+
+
+def _from_scratch(workspace: Workspace) -> frozenset:
+    """dedupe() over every signer, the way the roster was computed before it was stored."""
+    result = dedupe(people(effective_lines(workspace)), settings=SETTINGS, decisions=workspace.duplicate_decisions())
+    return frozenset(frozenset(c) for c in result.clusters)
+
+
+def _assert_incremental_is_rebuild(workspace: Workspace) -> None:
+    done = roster.update(workspace, settings=SETTINGS)
+    assert not done.rebuilt
+    folded = _snapshot(workspace)
+    _heads_are_first_occurrences(workspace)
+    roster.rebuild(workspace, settings=SETTINGS)
+    rebuilt = _snapshot(workspace)
+    assert folded[0] == rebuilt[0]
+    assert folded[1] == rebuilt[1]
+    assert rebuilt[0] == _from_scratch(workspace)
+
+
+def test_folding_in_pages_corrections_verdicts_and_voter_matches_equals_a_rebuild(tmp_path):
+    records = _records(700, seed=3)
+    workspace = Workspace.open(tmp_path / "ws")
+    workspace.add_file(sha256=SHA, name="typed.pdf", size=1, kind="pdf", page_count=1000, status="ok")
+    next_page = _add_pages(workspace, records[:500], 1)
+    first = roster.update(workspace, settings=SETTINGS)
+    assert first.rebuilt  # never built: built from scratch
+    assert _snapshot(workspace)[0] == _from_scratch(workspace)
+    smiths = [x for x in workspace.db.execute("SELECT line_id, name FROM effective_lines WHERE name LIKE '%Smith%'")]
+    assert max(len(m) for m in _blocks(workspace)) > SETTINGS.max_block  # the windowed path is exercised
+
+    # pages arrive one by one
+    for k in range(500, len(records), 60):
+        next_page = _add_pages(workspace, records[k:k + 60], next_page)
+        _assert_incremental_is_rebuild(workspace)
+
+    # name corrections (into and out of the Smiths' blocks), a line struck, a line signed again
+    rng = random.Random(9)
+    lines = [LineId.parse(x) for (x,) in workspace.db.execute("SELECT line_id FROM effective_lines ORDER BY line_id")]
+    for line in rng.sample(lines, 6):
+        workspace.record_decision(file_sha256=line.file_sha256, page_no=line.page_no, line_no=line.line_no,
+                                  field="name", value=rng.choice(["Jon Smith", "Jane Smyth", "Ana Okafor"]),
+                                  decided_by="vol")
+    struck = LineId.parse(smiths[0][0])
+    workspace.record_decision(file_sha256=struck.file_sha256, page_no=struck.page_no, line_no=struck.line_no,
+                              field="status", value="struck", decided_by="vol")
+    _assert_incremental_is_rebuild(workspace)
+
+    # duplicate verdicts: "different" splits a cluster, "same" merges two
+    clusters = _clusters(workspace)
+    pair = sorted(next(c for c in clusters if len(c) >= 2))[:2]
+    workspace.record_duplicate_decision(pair[0], pair[1], same=False, decided_by="vol")
+    alone = sorted(c for c in clusters if len(c) == 1)
+    workspace.record_duplicate_decision(next(iter(alone[0])), next(iter(alone[1])), same=True, decided_by="vol")
+    _assert_incremental_is_rebuild(workspace)
+    after = _clusters(workspace)
+    assert not any(pair[0] in c and pair[1] in c for c in after)  # split
+    assert any(next(iter(alone[0])) in c and next(iter(alone[1])) in c for c in after)  # merged
+
+    # voter matches: a voter file (a rebuild: every voter id may change), then people's match verdicts
+    voters = tmp_path / "voters.csv"
+    voters.write_text("VOTER_ID,FIRST_NAME,LAST_NAME,RES_ADDRESS,ZIP,WARD\n7,ZED,QUILL,1 A ST,02134,1\n")
+    import_voter_file(workspace, voters)
+    assert roster.lag(workspace, settings=SETTINGS).voter_file_changed
+    assert roster.update(workspace, settings=SETTINGS).rebuilt
+    apart = sorted(c for c in _clusters(workspace) if len(c) == 1)[2:4]
+    for members in apart:
+        line = LineId.parse(next(iter(members)))
+        with workspace.transaction():
+            stored_matches.append_match_decision(workspace, line, "7", decided_by="vol")
+    _assert_incremental_is_rebuild(workspace)
+    assert any(all(next(iter(m)) in c for m in apart) for c in _clusters(workspace))  # one voter: one signer
+    workspace.close()
+
+
+def _clusters(workspace: Workspace) -> list[set[str]]:
+    groups: dict[int, set[str]] = {}
+    for occurrence, cluster in stored.cluster_of_occurrences(workspace).items():
+        groups.setdefault(cluster, set()).add(occurrence)
+    return list(groups.values())
+
+
+def _blocks(workspace: Workspace) -> list[list[int]]:
+    rows = workspace.db.execute("SELECT group_concat(entry) FROM roster_entries WHERE k0 IS NOT NULL GROUP BY k0")
+    return [r[0].split(",") for r in rows]
+
+
+@pytest.fixture
+def built(tmp_path):
+    workspace = Workspace.open(tmp_path / "ws")
+    workspace.add_file(sha256=SHA, name="typed.pdf", size=1, kind="pdf", page_count=1000, status="ok")
+    _add_pages(workspace, _records(200, seed=5), 1)
+    roster.update(workspace)
+    yield workspace
+    workspace.close()
+
+
+def test_status_and_export_read_the_stored_roster_without_clustering_again(built, tmp_path):
+    from pipeline.export import build_roster, write_roster
+    from pipeline.status import workspace_status
+
+    before = stored.roster_state(built)
+    status = workspace_status(built)
+    frame, _ = build_roster(built)
+    write_roster(built, tmp_path / "roster.csv")
+    after = stored.roster_state(built)
+    assert (after.rebuilds, after.updates) == (before.rebuilds, before.updates)  # nothing folded, nothing rebuilt
+    assert status.signers == len(frame) == stored.counts(built)[1]
+    assert status.roster == "up to date"
+    assert (tmp_path / "roster.csv").read_text().count("\n") == len(frame) + 1
+
+
+def test_a_new_page_is_folded_in_lazily_by_status_and_shown_as_lag_before(built):
+    from pipeline.status import workspace_status
+
+    _add_pages(built, [("Ama Mensah", "02134", ""), ("AMA MENSAH", "02134", "")], 900)
+    lag = roster.lag(built)
+    assert lag.behind and lag.lines == 2
+    before = stored.roster_state(built)
+    status = workspace_status(built)
+    after = stored.roster_state(built)
+    assert (after.updates, after.rebuilds) == (before.updates + 1, before.rebuilds)  # folded in, not rebuilt
+    assert after.rescored - before.rescored == 2
+    assert not roster.lag(built).behind and status.roster == "up to date"
+    mensah = [c for c in _clusters(built) if any("900" in o for o in c)]
+    assert len(mensah) == 1 and len(mensah[0]) == 2
