@@ -66,6 +66,7 @@ bench: setup
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_register.py --pages 8 --out BENCHMARKS.md
 	$(BIN)/python bench/bench_review.py --users 20 --seconds 20 --out BENCHMARKS.md
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_voters.py --voters 1000000 --lines 10000 --sheets 60 --eval-voters 50000 --out BENCHMARKS.md
+	$(BIN)/python bench/bench_roster.py --entries 1000000 --out BENCHMARKS.md
 
 # Review app under load alone: 20 simulated volunteers on loopback for 20 s.
 bench-review: setup

@@ -22,6 +22,7 @@ import typer
 from pipeline import cli_voters
 from pipeline.cli_common import DEFAULT_WORKSPACE, WorkspaceOption, exits_on_error, load_form, open_existing
 from pipeline.cli_forms import form_app
+from pipeline.cli_roster import roster_app
 from pipeline.cli_voters import voters_app
 from pipeline.job import ReadJob, limit_omp_threads
 from scanner.errors import ExitCode
@@ -47,6 +48,7 @@ app = typer.Typer(help="Read scanned petition signature sheets into verified per
                   add_completion=False)
 app.add_typer(form_app, name="form")
 app.add_typer(voters_app, name="voters")
+app.add_typer(roster_app, name="roster")
 app.command("match")(cli_voters.match)
 app.command("report")(cli_voters.report)
 
@@ -154,7 +156,7 @@ def export(
     profile: Annotated[Optional[str], typer.Option("--profile", help="Shape a roster for actionnetwork, everyaction or nationbuilder.")] = None,
 ) -> None:
     """Export rows or the deduplicated roster (human decisions win) as CSV or XLSX."""
-    from pipeline.export import PROFILES, build_roster, effective_lines, rows_export, shape, write_table
+    from pipeline.export import PROFILES, effective_lines, rows_export, write_roster, write_table
 
     if what not in ("rows", "roster"):
         raise typer.BadParameter("choose rows or roster", param_hint="WHAT")
@@ -162,15 +164,18 @@ def export(
         raise typer.BadParameter(f"a profile shapes a roster; one of {', '.join(PROFILES)}", param_hint="--profile")
     store = open_existing(workspace)
     try:
-        frame = rows_export(effective_lines(store)) if what == "rows" else build_roster(store)[0]
+        if what == "rows":
+            frame = rows_export(effective_lines(store))
+            write_table(frame, output)
+            count = len(frame)
+        else:  # streamed from the roster kept in the store (pipeline/roster.py)
+            count = write_roster(store, output, profile=profile)
     finally:
         store.close()
     if profile:
-        frame = shape(frame, profile)
         typer.echo("note: signers did not opt in to mail; some petitions (e.g. California ballot petitions) may not "
                    "be used for anything but qualification.", err=True)
-    write_table(frame, output)
-    typer.echo(f"wrote {output}: {len(frame)} {'lines' if what == 'rows' else 'signers'}")
+    typer.echo(f"wrote {output}: {count} {'lines' if what == 'rows' else 'signers'}")
 
 
 user_app = typer.Typer(help="Accounts for the review app (petition review).", no_args_is_help=True)

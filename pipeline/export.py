@@ -6,21 +6,27 @@ are signers; name-only, struck, blank and uncertain lines are not on the roster.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import spreadsheet
-from pipeline.dedupe import DedupeResult, Person, dedupe
-from pipeline.names import parse_name
+from pipeline.dedupe import DedupeResult, Person
+from pipeline.names import display_parts, parse_name
+from pipeline.roster import ensure_current, possible_pairs, stored_result
 from pipeline.rows import ROW_COLUMNS
 from pipeline.store import EffectiveLine, LineId, Workspace
 from pipeline.store import lines as stored_lines
 from pipeline.store import matches as stored_matches
+from pipeline.store import roster as stored_roster
 from pipeline.store import voters as stored_voters
 from pipeline.store.matches import EffectiveMatch
+from pipeline.store.roster import Member
 from scanner.types import TEXT_ROLES, LineStatus
 
 FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
@@ -100,35 +106,59 @@ def people(lines: pd.DataFrame) -> list[Person]:
             for row, voter_id in zip(signed.itertuples(), voter_ids)]
 
 
-def roster(lines: pd.DataFrame, result: DedupeResult) -> pd.DataFrame:
-    """One row per deduplicated signer, with every occurrence as file:page:line."""
-    by_id = lines.set_index("occurrence")
+def roster_rows(workspace: Workspace) -> Iterator[list[object]]:
+    """One row (roster_columns order) per deduplicated signer, from the stored roster (pipeline/roster.py, folded
+    forward first when it lags), read as one query cluster by cluster: nothing is clustered again and no row
+    waits for the others."""
+    ensure_current(workspace)
+    current = stored_voters.current_version(workspace)
     possible: dict[str, int] = {}
-    for pair in result.possible:
+    for pair in possible_pairs(workspace):
         possible[pair.a] = possible.get(pair.a, 0) + 1
         possible[pair.b] = possible.get(pair.b, 0) + 1
-    records = []
-    for cluster in result.clusters:
-        members = by_id.loc[list(cluster)]
-        best = members.sort_values(["human_confirmed", "name_confidence"], ascending=False).iloc[0]
-        name = parse_name(str(best["name"]))
-        records.append({
-            "signer_id": signer_id(cluster[0]),
-            "name": name.written, "first_name": name.first, "middle_name": name.middle, "last_name": name.last,
-            "occurrences": len(cluster),
-            "sources": ";".join(f"{r.file}:{r.page}:{r.line}" for r in members.itertuples()),
-            # Per source, in the same order: confirmed by a person, accepted by the machine, or still to review.
-            "source_states": ";".join(_state(r) for r in members.itertuples()),
-            "address": _first_nonempty(members["address"]), "zip": _first_nonempty(members["zip"]),
-            "email": _first_nonempty(members["email"]),
-            "auto_accepted": int((~members["needs_review"] & ~members["human_confirmed"]).sum()),
-            "human_confirmed": int(members["human_confirmed"].sum()),
-            "needs_review": "true" if members["needs_review"].any() else "false",
-            "possible_duplicates": sum(possible.get(o, 0) for o in cluster),
-            "voter_id": _first_nonempty(members["voter_id"]) if "voter_id" in members else "",
-        })
-    extra = ["voter_id"] if "voter_id" in lines else []  # only when a voter file is loaded
-    return pd.DataFrame.from_records(records, columns=ROSTER_COLUMNS + ["middle_name"] + extra)
+    members = stored_roster.members(workspace, current.version if current else None)
+    voter_file = current is not None
+    for _, cluster in groupby(members, key=itemgetter(1)):  # Member.cluster
+        yield _row(list(cluster), possible, voter_file=voter_file)
+
+
+def roster_columns(workspace: Workspace) -> list[str]:
+    """The roster's columns: voter_id last, only when a voter file is loaded."""
+    extra = ["voter_id"] if stored_voters.current_version(workspace) else []
+    return ROSTER_COLUMNS + ["middle_name"] + extra
+
+
+def _row(members: list[Member], possible: Mapping[str, int], *, voter_file: bool) -> list[object]:
+    """A signer's row from its occurrences (in occurrence order): the name as the most trusted reading wrote it
+    (confirmed by a person first, then the machine's confidence; the first such occurrence on a tie)."""
+    head = members[0]
+    if len(members) == 1:  # most signers signed once: the short way
+        best, sources = head, f"{head.file}:{head.page_no}:{head.line_no}"
+        states = "human" if head.human_confirmed else "review" if head.needs_review else "auto"
+        address, zip_code, email, voter_id = head.address, head.zip, head.email, head.voter_id
+        if not address.strip() or not zip_code.strip() or not email.strip() or not voter_id.strip():
+            address, zip_code, email, voter_id = (x if x.strip() else "" for x in (address, zip_code, email, voter_id))
+        auto = int(not head.needs_review and not head.human_confirmed)
+        confirmed, review = int(bool(head.human_confirmed)), bool(head.needs_review)
+        repeats = possible.get(head.occurrence, 0)
+    else:
+        best = members[min(range(len(members)), key=lambda k: (not members[k].human_confirmed,
+                                                                -members[k].name_confidence, k))]
+        sources = ";".join(f"{m.file}:{m.page_no}:{m.line_no}" for m in members)
+        # Per source, in the same order: confirmed by a person, accepted by the machine, or still to review.
+        states = ";".join("human" if m.human_confirmed else "review" if m.needs_review else "auto" for m in members)
+        address, zip_code = _first_nonempty(m.address for m in members), _first_nonempty(m.zip for m in members)
+        email, voter_id = _first_nonempty(m.email for m in members), _first_nonempty(m.voter_id for m in members)
+        auto = sum(not m.needs_review and not m.human_confirmed for m in members)
+        confirmed, review = sum(bool(m.human_confirmed) for m in members), any(m.needs_review for m in members)
+        repeats = sum(possible.get(m.occurrence, 0) for m in members)
+    written, first, middle, last = display_parts(str(best.name))
+    row: list[object] = [f"S{head.occurrence[5:21]}-{head.page_no}-{head.line_no}",  # signer_id(head.occurrence)
+                         written, first, last, len(members), sources, states, address, zip_code, email, auto,
+                         confirmed, "true" if review else "false", repeats, middle]
+    if voter_file:
+        row.append(voter_id)
+    return row
 
 
 def signer_id(first_occurrence: str) -> str:
@@ -139,9 +169,45 @@ def signer_id(first_occurrence: str) -> str:
 
 
 def build_roster(workspace: Workspace) -> tuple[pd.DataFrame, DedupeResult]:
-    lines = effective_lines(workspace)
-    result = dedupe(people(lines), decisions=workspace.duplicate_decisions())
-    return roster(lines, result), result
+    """The roster as a frame and the stored clustering in dedupe's form (for XLSX, the review app, the report)."""
+    frame = pd.DataFrame(list(roster_rows(workspace)), columns=roster_columns(workspace))
+    return frame, stored_result(workspace)
+
+
+def write_roster(workspace: Workspace, path: Path, *, profile: str | None = None) -> int:
+    """Write the roster (shaped for a CRM when `profile` is given) to CSV or XLSX; the number of signers. CSV is
+    streamed row by row as the stored roster is read, cells neutralised as spreadsheet.write_csv does; XLSX is
+    built whole (openpyxl)."""
+    columns = roster_columns(workspace)
+    spec = PROFILES[profile] if profile else None
+    header = list(spec.columns.values()) + list(spec.constants) if spec else columns
+    picks = [columns.index(source) if source in columns else None for source in spec.columns] if spec else None
+    constants = list(spec.constants.values()) if spec else []
+
+    def shaped(row: list[object]) -> list[object]:
+        if picks is None:
+            return row
+        return [row[k] if k is not None else "" for k in picks] + constants
+
+    if path.suffix.lower() == ".xlsx":
+        rows = [shaped(r) for r in roster_rows(workspace)]
+        spreadsheet.write_table(pd.DataFrame(rows, columns=header), path)
+        return len(rows)
+    count = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a reader never sees half a file
+    neutralise, triggers = spreadsheet.neutralise, spreadsheet.FORMULA_TRIGGERS
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow([neutralise(c) for c in header])
+        for row in roster_rows(workspace):
+            values = shaped(row)
+            if any(type(v) is str and v.startswith(triggers) for v in values):
+                values = [neutralise(v) for v in values]
+            out.writerow(values)
+            count += 1
+    partial.replace(path)
+    return count
 
 
 def shape(frame: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -159,11 +225,5 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     spreadsheet.write_table(frame, path)
 
 
-def _state(line) -> str:
-    if line.human_confirmed:
-        return "human"
-    return "review" if line.needs_review else "auto"
-
-
-def _first_nonempty(values: pd.Series) -> str:
+def _first_nonempty(values: Iterable[object]) -> str:
     return next((str(v) for v in values if str(v).strip()), "")

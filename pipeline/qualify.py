@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipeline.export import build_roster, effective_lines
+from pipeline.export import effective_lines
+from pipeline.roster import clusters_by_occurrence
 from pipeline.store import Workspace
 from pipeline.store import voters as stored_voters
 from pipeline.voter_keys import ward_key
@@ -114,18 +115,24 @@ class Qualification:
 def qualification(workspace: Workspace, *, required: int | None = None, ward: str = "") -> Qualification:
     current = stored_voters.current_version(workspace)
     lines = effective_lines(workspace)
-    roster, result = build_roster(workspace)
+    clusters = clusters_by_occurrence(workspace)  # the stored roster's (pipeline/roster.py): nothing re-clustered
     voter_wards = _voter_wards(workspace, current.version if current else None, lines)
-    verdicts = line_verdicts(lines, result.clusters, voter_wards, voter_file=current is not None,
+    verdicts = line_verdicts(lines, _grouped(clusters), voter_wards, voter_file=current is not None,
                              petition_ward=ward_key(ward))
     raw = [v for v in verdicts if v.raw]
     sample = draw_sample([v.occurrence for v in raw])
-    clusters = {o: k for k, c in enumerate(result.clusters) for o in c}
     source = f"{current.source} (version {current.version})" if current else ""
     signed = sum(v.status == LineStatus.SIGNED.value for v in verdicts)
     return Qualification(source, len(verdicts), len(raw), signed, sum(not v.reason for v in verdicts),
                          _invalid(verdicts), _wards(verdicts), required, project(verdicts, sample, clusters),
                          tuple(verdicts), tuple(sample))
+
+
+def _grouped(clusters: dict[str, int]) -> list[tuple[str, ...]]:
+    groups: dict[int, list[str]] = {}
+    for occurrence, cluster in clusters.items():
+        groups.setdefault(cluster, []).append(occurrence)
+    return [tuple(sorted(g)) for g in groups.values()]
 
 
 def line_verdicts(lines: pd.DataFrame, clusters, voter_wards: dict[str, str], *, voter_file: bool,

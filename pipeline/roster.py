@@ -322,6 +322,7 @@ def _score_blocks(workspace: Workspace, members: dict[tuple[int, int], list[int]
     candidates: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
     appeared: list[np.ndarray] = []
     dropped: list[tuple[int, int]] = []
+    windows: dict[tuple[int, int], set[tuple[int, int]]] = {}
     for (rule, key), entries in members.items():
         text, proves = rules[rule]
         local = np.array(sorted(index[e] for e in entries if e in index), dtype=np.int64)
@@ -344,7 +345,7 @@ def _score_blocks(workspace: Workspace, members: dict[tuple[int, int], list[int]
             still = set(clean.tolist())
             gone = [code for code in kept if code not in still]
             dropped += [(kept[c].a, kept[c].b) for c in gone
-                        if not _yielded(workspace, keys, rules, universe, index, c, settings, voter_version)]
+                        if not _yielded(workspace, keys, rules, universe, index, c, settings, voter_version, windows)]
     codes = np.unique(np.concatenate(candidates + appeared))
     scored = _kept(dedupe.score_pairs(keys, codes // n, codes % n, settings=settings), settings)
     bits = dedupe.evidence_bits(scored)
@@ -367,34 +368,41 @@ def _real_blocks(local: np.ndarray, text: np.ndarray) -> list[np.ndarray]:
 
 
 def _yielded(workspace: Workspace, keys, rules, universe: list[int], index: dict[int, int], code: int,
-             settings: DedupeSettings, voter_version: int) -> bool:
-    """Whether some block still yields the stored pair `code` (a clean pair an oversized block no longer does)."""
+             settings: DedupeSettings, voter_version: int, windows: dict[tuple[int, int], set[tuple[int, int]]]) -> bool:
+    """Whether some block still yields the stored pair `code` (a clean pair an oversized block no longer does).
+    `windows` caches the pairs (of entries) of the windowed blocks looked at."""
     n = len(universe)
     i, j = code // n, code % n
     for rule, (text, proves) in enumerate(rules):
         if not text[i] or text[i] != text[j]:
             continue
         key = _hash_rules([np.array([text[i]], dtype=object)])[0][0]
-        entries = stored.block_members(workspace, rule, key)
-        kind = dedupe.block_kind(len(entries), proves, settings=settings)
-        if kind == "all":
-            return True
-        if kind == "prefilter":
-            pair = dedupe.block_pairs(keys, np.array([i, j]), False, settings=settings)
-            if len(pair):
+        if (rule, key) not in windows:
+            entries = stored.block_members(workspace, rule, key)
+            kind = dedupe.block_kind(len(entries), proves, settings=settings)
+            if kind == "all":
                 return True
-            continue
-        people = _people_of(workspace, entries, voter_version)
-        ordered = sorted(people, key=lambda e: people[e].id)
-        local = dedupe._keys([people[e] for e in ordered], settings=settings)
-        where = {e: k for k, e in enumerate(ordered)}
-        block_text = list(dedupe.block_keys(local))[rule][0]
-        block = np.array([k for k in range(len(ordered)) if block_text[k] == text[i]], dtype=np.int64)
-        a, b = where[universe[i]], where[universe[j]]
-        codes = dedupe.block_pairs(local, block, proves, settings=settings)
-        if min(a, b) * len(ordered) + max(a, b) in set(codes.tolist()):
+            if kind == "prefilter":
+                if len(dedupe.block_pairs(keys, np.array([i, j]), False, settings=settings)):
+                    return True
+                continue
+            windows[rule, key] = _window_pairs(workspace, entries, rule, text[i], proves, settings, voter_version)
+        if (min(universe[i], universe[j]), max(universe[i], universe[j])) in windows[rule, key]:
             return True
     return False
+
+
+def _window_pairs(workspace: Workspace, entries: list[int], rule: int, text: str, proves: bool,
+                  settings: DedupeSettings, voter_version: int) -> set[tuple[int, int]]:
+    """The pairs (of entries, a < b) a windowed block yields now."""
+    people = _people_of(workspace, entries, voter_version)
+    ordered = sorted(people, key=lambda e: people[e].id)
+    local = dedupe._keys([people[e] for e in ordered], settings=settings)
+    block_text = list(dedupe.block_keys(local))[rule][0]
+    block = np.flatnonzero(block_text == text)
+    m = len(ordered)
+    codes = dedupe.block_pairs(local, block, proves, settings=settings)
+    return {(min(ordered[c // m], ordered[c % m]), max(ordered[c // m], ordered[c % m])) for c in codes.tolist()}
 
 
 def _people_of(workspace: Workspace, entries: Collection[int], voter_version: int) -> dict[int, Person]:

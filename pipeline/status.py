@@ -1,11 +1,15 @@
-"""`petition status`: what the workspace holds, from the effective (human-decided) lines."""
+"""`petition status`: what the workspace holds, from the effective (human-decided) lines and the stored roster.
+
+Nothing here reads every line into Python or clusters anything: line counts are one SQL aggregate, signer counts
+come from the roster kept in the store (pipeline/roster.py), which is folded forward first when it lags."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.export import build_roster, effective_lines
+from pipeline import roster
 from pipeline.store import Workspace, files
+from pipeline.store import roster as stored_roster
 from scanner.types import LineStatus
 
 
@@ -22,20 +26,21 @@ class WorkspaceStatus:
     signers: int
     signers_with_duplicates: int
     possible_duplicates: int
+    roster: str = "up to date"  # the stored roster's lag after this status folded it forward
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
+    roster.ensure_current(workspace)
     by_file = files.file_status_counts(workspace)
     by_page = files.page_status_counts(workspace)
-    lines = effective_lines(workspace)
-    roster, result = build_roster(workspace)
+    counts = stored_roster.line_counts(workspace)
+    _, clusters, repeated = stored_roster.counts(workspace)
     return WorkspaceStatus(
         files=sum(by_file.values()), files_by_status=by_file, pages=sum(by_page.values()), pages_by_status=by_page,
-        lines=len(lines), lines_by_status={s.value: int((lines["status"] == s.value).sum()) for s in LineStatus},
-        to_review=int(lines["needs_review"].sum()) if len(lines) else 0,
-        human_decided=int(lines["human_confirmed"].sum()) if len(lines) else 0,
-        signers=len(roster), signers_with_duplicates=int((roster["occurrences"] > 1).sum()) if len(roster) else 0,
-        possible_duplicates=len(result.possible))
+        lines=counts.lines, lines_by_status={s.value: counts.by_status.get(s.value, 0) for s in LineStatus},
+        to_review=counts.to_review, human_decided=counts.human_decided,
+        signers=clusters, signers_with_duplicates=repeated,
+        possible_duplicates=len(roster.possible_pairs(workspace)), roster=roster.lag(workspace).describe())
 
 
 def format_status(status: WorkspaceStatus) -> str:
@@ -50,4 +55,5 @@ def format_status(status: WorkspaceStatus) -> str:
         f"to review  {status.to_review} lines ({status.human_decided} decided by people so far)",
         f"signers    {status.signers} after deduplication; {status.signers_with_duplicates} signed more than once;"
         f" {status.possible_duplicates} possible duplicates to review",
+        f"roster     {status.roster}",
     ])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pipeline.store.ids import LineId
 
@@ -71,9 +71,9 @@ class StoredPair:
     reasons: int  # dedupe.evidence_bits
 
 
-@dataclass(frozen=True)
-class Member:
-    """One occurrence on the roster, as export streams them: cluster by cluster, each in occurrence order."""
+class Member(NamedTuple):
+    """One occurrence on the roster, as export streams them: cluster by cluster, each in occurrence order.
+    A tuple (not a dataclass): a million of them go by in one export."""
 
     entry: int
     cluster: int
@@ -86,26 +86,31 @@ class Member:
     address: str
     zip: str
     email: str
-    human_confirmed: bool
-    needs_review: bool
+    human_confirmed: int
+    needs_review: int
     voter_id: str
+    head: str  # the cluster's first occurrence
 
 
 def _occurrence(page: str, line: str) -> str:
     return f"'line:' || {page}.file_sha256 || ':' || {page}.page_no || ':' || {line}.line_no"
 
 
-def _voter(version: int | None, line: str) -> str:
+def _voter(version: int | None, page: str, *, line: str | None = None) -> str:
     """SQL: the line's effective voter for this voter-file version (store/matches.effective_matches): the latest
-    human verdict if any (a voter of this version, else ''), else the machine's ('' unless matched)."""
+    human verdict if any (a voter of this version, else ''), else the machine's ('' unless matched). `page`
+    names the file's hash and page number, `line` (default: the same table) its line number."""
     if version is None:
         return "''"
-    one = f"file_sha256 = {line}.file_sha256 AND page_no = {line}.page_no AND line_no = {line}.line_no"
+
+    def one(alias: str) -> str:
+        return (f"{alias}.file_sha256 = {page}.file_sha256 AND {alias}.page_no = {page}.page_no"
+                f" AND {alias}.line_no = {line or page}.line_no")
+
     return (f"coalesce((SELECT CASE WHEN md.voter_id != '' AND EXISTS (SELECT 1 FROM voters v WHERE v.version ="
             f" {int(version)} AND v.voter_id = md.voter_id) THEN md.voter_id ELSE '' END FROM match_decisions md"
-            f" WHERE md.{one.replace(' AND ', ' AND md.')} ORDER BY md.id DESC LIMIT 1),"
-            f" (SELECT vm.voter_id FROM voter_matches vm WHERE vm.version = {int(version)}"
-            f" AND vm.{one.replace(' AND ', ' AND vm.')}), '')")
+            f" WHERE {one('md')} ORDER BY md.id DESC LIMIT 1),"
+            f" (SELECT vm.voter_id FROM voter_matches vm WHERE vm.version = {int(version)} AND {one('vm')}), '')")
 
 
 # ---- state ----
@@ -328,17 +333,61 @@ def pairs_across(workspace: Workspace) -> list[tuple[str, str, float, int]]:
     return [(str(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]
 
 
+def _latest(field: str) -> str:
+    """SQL: the latest human value of a field of line `l` of page `p` (the effective_lines view's rule)."""
+    return ("(SELECT d.value FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+            f" AND d.line_no = l.line_no AND d.field = '{field}' ORDER BY d.id DESC LIMIT 1)")
+
+
+def _effective(field: str, machine: str) -> str:
+    """SQL: the effective_lines view's value of a field, with one seek for a line nobody decided anything on
+    (most lines): `o.decided` says whether a person did."""
+    return f"CASE WHEN o.decided THEN coalesce({_latest(field)}, {machine}) ELSE {machine} END"
+
+
 def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]:
     """Every signer with what the roster shows of it, cluster by cluster in the order of their first occurrence,
-    each cluster's members in occurrence order: one query whose rows are used as they come."""
+    each cluster's members in occurrence order: one query whose rows are used as they come.
+
+    The order is made once on the narrow rows (entry, cluster, keys: a materialized CTE; LIMIT keeps SQLite
+    from dropping its ORDER BY), and the wide values are joined to them in that order (CROSS JOIN keeps the CTE
+    the outer loop). Values are the effective_lines view's (migration 6), computed here with one seek for a line
+    no person decided on instead of one per field; tests/pipeline/test_roster_store.py holds the two equal.
+    A row out of order would break a cluster in two, so the order is checked as the rows go by."""
     head, own = _occurrence("hp", "h"), _occurrence("p", "e")
-    rows = workspace.db.execute(
-        f"SELECT o.entry, o.cluster, o.occ, el.file, el.page_no, el.line_no, el.name, el.name_confidence,"
-        f" el.address, el.zip, el.email, el.human_confirmed, el.needs_review, {_voter(voter_version, 'el')}"
-        f" FROM (SELECT e.entry, e.cluster, e.line_no, p.file_sha256, p.page_no, {own} AS occ FROM roster_entries e"
-        f" JOIN pages p ON p.id = e.page_id JOIN roster_entries h ON h.entry = e.cluster JOIN pages hp"
-        f" ON hp.id = h.page_id ORDER BY {head}, occ) o JOIN effective_lines el ON el.file_sha256 = o.file_sha256"
-        f" AND el.page_no = o.page_no AND el.line_no = o.line_no")
-    for r in rows:
-        yield Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]), r[8], r[9], r[10], bool(r[11]),
-                     bool(r[12]), r[13])
+    fields = {f: f"coalesce(json_extract(l.fields, '$.{f}'), '')" for f in ("address", "zip", "email")}
+    confirmed = f"CASE WHEN o.decided THEN coalesce({_latest('reviewed')} != '', 1) ELSE 0 END"
+    cursor = workspace.db.cursor()
+    cursor.row_factory = None  # plain tuples: a million rows
+    rows = cursor.execute(
+        f"WITH o AS MATERIALIZED (SELECT e.entry, e.cluster, e.page_id, e.line_no, {head} AS head, {own} AS occ,"
+        " EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+        " AND d.line_no = e.line_no) AS decided FROM roster_entries e JOIN pages p ON p.id = e.page_id"
+        " JOIN roster_entries h ON h.entry = e.cluster JOIN pages hp ON hp.id = h.page_id ORDER BY head, occ LIMIT -1)"
+        f" SELECT o.entry, o.cluster, o.occ, f.name, p.page_no, l.line_no, {_effective('name', 'l.name')},"
+        f" l.name_confidence, {', '.join(_effective(k, v) for k, v in fields.items())}, {confirmed},"
+        f" l.needs_review = 1 AND NOT ({confirmed}), {_voter(voter_version, 'p', line='l')}, o.head"
+        " FROM o CROSS JOIN lines l ON l.page_id = o.page_id AND l.line_no = o.line_no"
+        " JOIN pages p ON p.id = o.page_id JOIN files f ON f.sha256 = p.file_sha256")
+    last = ("", "")
+    for row in rows:
+        if (row[14], row[2]) < last:
+            raise RuntimeError("the roster's rows came out of order")  # a query plan change; never silently
+        last = (row[14], row[2])
+        yield Member._make(row)
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    lines: int
+    by_status: dict[str, int]  # effective status -> lines
+    to_review: int
+    human_decided: int
+
+
+def line_counts(workspace: Workspace) -> LineCounts:
+    """Lines per effective status, those waiting for a person and those a person decided: one aggregate."""
+    rows = workspace.db.execute("SELECT status, count(*), coalesce(sum(needs_review), 0),"
+                                " coalesce(sum(human_confirmed), 0) FROM effective_lines GROUP BY status").fetchall()
+    return LineCounts(sum(int(r[1]) for r in rows), {str(r[0]): int(r[1]) for r in rows},
+                      sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))

@@ -199,3 +199,24 @@ def test_a_new_page_is_folded_in_lazily_by_status_and_shown_as_lag_before(built)
     assert not roster.lag(built).behind and status.roster == "up to date"
     mensah = [c for c in _clusters(built) if any("900" in o for o in c)]
     assert len(mensah) == 1 and len(mensah[0]) == 2
+
+
+def test_the_exported_members_carry_the_effective_lines_values(built):
+    """store.roster.members computes the effective_lines view's values its own (faster) way: they must agree,
+    decisions included."""
+    lines = [LineId.parse(x) for (x,) in built.db.execute("SELECT line_id FROM effective_lines ORDER BY line_id")]
+    for k, (field, value) in enumerate([("name", "Zora Neale"), ("zip", "=1+2"), ("email", "Z@X.ORG"),
+                                         ("address", "1 Main St"), ("reviewed", "yes"), ("reviewed", "")]):
+        line = lines[k % 3]
+        built.record_decision(file_sha256=line.file_sha256, page_no=line.page_no, line_no=line.line_no, field=field,
+                              value=value, decided_by="vol")
+    roster.update(built)
+    view = {str(x.id): x for x in __import__("pipeline.store.lines", fromlist=["all_lines"]).all_lines(built)}
+    members = list(stored.members(built, None))
+    assert len(members) == stored.counts(built)[0]
+    for m in members:
+        line = view[m.occurrence]
+        assert (m.file, m.page_no, m.line_no) == (line.file, line.id.page_no, line.id.line_no)
+        assert (m.name, m.address, m.zip, m.email) == (line.name, line.address, line.zip, line.email)
+        assert (bool(m.human_confirmed), bool(m.needs_review)) == (line.human_confirmed, line.needs_review)
+    assert view[str(lines[0])].name == "Zora Neale"
