@@ -52,7 +52,8 @@ def _page(number: int, records, *, file_name: str):
                                  signature=ink, name_ink=ink, struck=False, needs_review=False, review_reasons=())
                      for k, (name, zip_code, email) in enumerate(records))
     return PageResult(ref=PageRef(path=file_name, file_name=file_name, page=number, kind="pdf", dpi=0),
-                      status=PageStatus.OK, sha256=f"{file_name}:{number}", lines=readings, roles=(Role.ZIP, Role.EMAIL))
+                      status=PageStatus.OK, sha256=f"{file_name}:{number}", lines=readings,
+                      roles=(Role.ZIP, Role.EMAIL))
 
 
 def prepare(folder: Path, entries: int) -> dict:

@@ -368,7 +368,8 @@ def _real_blocks(local: np.ndarray, text: np.ndarray) -> list[np.ndarray]:
 
 
 def _yielded(workspace: Workspace, keys, rules, universe: list[int], index: dict[int, int], code: int,
-             settings: DedupeSettings, voter_version: int, windows: dict[tuple[int, int], set[tuple[int, int]]]) -> bool:
+             settings: DedupeSettings, voter_version: int,
+             windows: dict[tuple[int, int], set[tuple[int, int]]]) -> bool:
     """Whether some block still yields the stored pair `code` (a clean pair an oversized block no longer does).
     `windows` caches the pairs (of entries) of the windowed blocks looked at."""
     n = len(universe)

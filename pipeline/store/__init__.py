@@ -9,6 +9,7 @@ SQL of one part of it, as functions of the workspace returning frozen rows:
     batches    the review app's upload batches                 migrations every schema change, numbered
     ids        LineId, the one name of a line                  forms      the named forms kept in the workspace
     voters     voter-file versions, voters and their keys      matches    lines matched to voters; match verdicts
+    roster     the stored roster: signers' clusters and block keys, scored pairs, what waits to be folded in
 
 No module outside this package imports sqlite3, runs SQL or touches `Workspace.db`
 (tests/pipeline/test_store_boundary.py).

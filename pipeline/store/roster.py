@@ -199,7 +199,8 @@ def entries_at(workspace: Workspace, lines: Collection[LineKey]) -> dict[LineKey
 
 def entries_by_id(workspace: Workspace, entries: Collection[int]) -> dict[int, Entry]:
     rows = workspace.db.execute(f"SELECT e.entry, e.page_id, e.line_no, e.cluster, {', '.join(KEY_COLUMNS)} FROM"
-                                " json_each(?) j JOIN roster_entries e ON e.entry = j.value", (json.dumps(list(entries)),))
+                                " json_each(?) j JOIN roster_entries e ON e.entry = j.value",
+                                (json.dumps(list(entries)),))
     return {r[0]: Entry(r[0], (r[1], r[2]), r[3], tuple(r[4:])) for r in rows}
 
 
@@ -291,7 +292,8 @@ def save_pairs(workspace: Workspace, pairs: Iterable[StoredPair]) -> None:
 
 # ---- a full rebuild ----
 
-def replace_roster(workspace: Workspace, entries: Iterable[tuple], pairs: Iterable[tuple[int, int, float, int]]) -> None:
+def replace_roster(workspace: Workspace, entries: Iterable[tuple],
+                   pairs: Iterable[tuple[int, int, float, int]]) -> None:
     """Everything anew: entries as (entry, page_id, line_no, cluster, k0..k8), pairs as (a, b, score, reasons).
     In the caller's transaction; the indexes are dropped during the bulk insert and built once after it."""
     db = workspace.db
@@ -386,8 +388,20 @@ class LineCounts:
 
 
 def line_counts(workspace: Workspace) -> LineCounts:
-    """Lines per effective status, those waiting for a person and those a person decided: one aggregate."""
-    rows = workspace.db.execute("SELECT status, count(*), coalesce(sum(needs_review), 0),"
-                                " coalesce(sum(human_confirmed), 0) FROM effective_lines GROUP BY status").fetchall()
-    return LineCounts(sum(int(r[1]) for r in rows), {str(r[0]): int(r[1]) for r in rows},
-                      sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
+    """Lines per effective status, those waiting for a person and those a person decided. Two aggregates: lines
+    nobody decided anything on (most of them: their machine values are the effective ones, one index seek each),
+    and the effective_lines view over the few lines some decision names."""
+    undecided = workspace.db.execute(
+        "SELECT l.status, count(*), coalesce(sum(l.needs_review), 0), 0 FROM lines l JOIN pages p ON p.id = l.page_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+        " AND d.line_no = l.line_no) GROUP BY l.status").fetchall()
+    decided = workspace.db.execute(
+        "SELECT el.status, count(*), coalesce(sum(el.needs_review), 0), coalesce(sum(el.human_confirmed), 0) FROM"
+        " (SELECT DISTINCT file_sha256, page_no, line_no FROM decisions) d JOIN effective_lines el"
+        " ON el.file_sha256 = d.file_sha256 AND el.page_no = d.page_no AND el.line_no = d.line_no"
+        " GROUP BY el.status").fetchall()
+    by_status: dict[str, int] = {}
+    for row in [*undecided, *decided]:
+        by_status[str(row[0])] = by_status.get(str(row[0]), 0) + int(row[1])
+    rows = [*undecided, *decided]
+    return LineCounts(sum(by_status.values()), by_status, sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))

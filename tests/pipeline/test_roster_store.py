@@ -220,3 +220,7 @@ def test_the_exported_members_carry_the_effective_lines_values(built):
         assert (m.name, m.address, m.zip, m.email) == (line.name, line.address, line.zip, line.email)
         assert (bool(m.human_confirmed), bool(m.needs_review)) == (line.human_confirmed, line.needs_review)
     assert view[str(lines[0])].name == "Zora Neale"
+    counts, frame = stored.line_counts(built), effective_lines(built)
+    assert counts.by_status == {k: int(v) for k, v in frame["status"].value_counts().items()}
+    assert counts.lines == len(frame) and counts.to_review == int(frame["needs_review"].sum())
+    assert counts.human_decided == int(frame["human_confirmed"].sum()) >= 1
