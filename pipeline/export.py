@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline import spreadsheet
 from pipeline.dedupe import DedupeResult, Person
-from pipeline.names import display_parts, parse_name
+from pipeline.names import display_parts, parse_name, plain_display_parts, written_form
 from pipeline.roster import ensure_current, possible_pairs, stored_result
 from pipeline.rows import ROW_COLUMNS
 from pipeline.store import EffectiveLine, LineId, Workspace
@@ -152,7 +152,10 @@ def _row(members: list[Member], possible: Mapping[str, int], *, voter_file: bool
         auto = sum(not m.needs_review and not m.human_confirmed for m in members)
         confirmed, review = sum(bool(m.human_confirmed) for m in members), any(m.needs_review for m in members)
         repeats = sum(possible.get(m.occurrence, 0) for m in members)
-    written, first, middle, last = display_parts(str(best.name))
+    if best.first is not None:  # a name nameparser had to split: its parts were kept when it was folded in
+        written, first, middle, last = written_form(best.name), best.first, best.middle, best.last
+    else:
+        written, first, middle, last = plain_display_parts(best.name) or display_parts(best.name)
     row: list[object] = [f"S{head.occurrence[5:21]}-{head.page_no}-{head.line_no}",  # signer_id(head.occurrence)
                          written, first, last, len(members), sources, states, address, zip_code, email, auto,
                          confirmed, "true" if review else "false", repeats, middle]

@@ -30,7 +30,7 @@ import pandas as pd
 
 from pipeline import dedupe
 from pipeline.dedupe import DedupeResult, DedupeSettings, PairScore, Person, ScoredPeople
-from pipeline.names import parse_name
+from pipeline.names import parse_name, plain_display_parts
 from pipeline.store import LineId, Workspace, decisions
 from pipeline.store import roster as stored
 from pipeline.store import voters as stored_voters
@@ -200,6 +200,7 @@ def _rebuild(workspace: Workspace, marks: _Marks, settings: DedupeSettings, star
     ids = [p.id for p in people]
     rows: list[tuple] = []
     pairs: list[tuple[int, int, float, int]] = []
+    names = [(k + 1, p.name.first, p.name.middle, p.name.last) for k, p in enumerate(people) if _needs_parts(p)]
     if people:
         keys = dedupe._keys(people, settings=settings)
         rules = list(dedupe.block_keys(keys))
@@ -222,9 +223,14 @@ def _rebuild(workspace: Workspace, marks: _Marks, settings: DedupeSettings, star
             bits = dedupe.evidence_bits(scored)
             pairs = list(zip((scored.left + 1).tolist(), (scored.right + 1).tolist(), scored.score.tolist(),
                              bits.tolist()))
-    stored.replace_roster(workspace, rows, pairs)
+    stored.replace_roster(workspace, rows, pairs, names)
     _save(workspace, marks, settings, rebuilt=True, rescored=0)
     return Update(True, len(rows), len(rows), len(rows), time.perf_counter() - started)
+
+
+def _needs_parts(person: Person) -> bool:
+    """Whether export needs this name's parts kept: nameparser had to split it (names.plain_display_parts)."""
+    return plain_display_parts(person.name.written) is None
 
 
 def _kept(scored, settings: DedupeSettings):
@@ -269,6 +275,9 @@ def _fold(workspace: Workspace, dirty: set[LineKey], verdicts: list[tuple[str, s
             changed[old[line].entry] = person
         else:
             changed[stored.insert_entry(workspace, line, keys)] = person
+    stored.delete_names(workspace, changed)
+    stored.save_names(workspace, [(e, p.name.first, p.name.middle, p.name.last) for e, p in changed.items()
+                                  if _needs_parts(p)])
 
     # 2. the blocks they were or are in
     left_blocks: dict[tuple[int, int], int] = {}  # (rule, hash) -> changed signers that were in it

@@ -223,7 +223,8 @@ CREATE TRIGGER match_decisions_no_delete BEFORE DELETE ON match_decisions
 # of clustering every signer again. One row per signer (a signed line with a name: its page id and line number),
 # its cluster (the entry of the cluster's first occurrence), and per blocking rule of dedupe.block_keys a 47-bit
 # hash of its block key (NULL: in no block of that rule), each indexed so a block's members are one seek away;
-# the scored pairs that clustering reads (score >= possible, reasons as bits); the lines whose reading or voter
+# the scored pairs that clustering reads (score >= possible, reasons as bits); the display parts of the few
+# names nameparser must split (a millisecond each: an export of a million rows cannot afford them); the lines whose reading or voter
 # match changed since they were folded in (filled by the triggers below, once the roster was built); and the
 # watermark: the last line, duplicate and match decision folded in, and the voter-file version.
 _ROSTER = """
@@ -245,6 +246,8 @@ CREATE TABLE roster_pairs (
     a INTEGER NOT NULL, b INTEGER NOT NULL, score REAL NOT NULL, reasons INTEGER NOT NULL, PRIMARY KEY (a, b),
     CHECK (a < b)) WITHOUT ROWID;
 CREATE INDEX roster_pairs_by_b ON roster_pairs (b);
+CREATE TABLE roster_names (
+    entry INTEGER PRIMARY KEY, first TEXT NOT NULL, middle TEXT NOT NULL, last TEXT NOT NULL);
 CREATE TABLE roster_dirty (page_id INTEGER NOT NULL, line_no INTEGER NOT NULL, PRIMARY KEY (page_id, line_no))
     WITHOUT ROWID;
 CREATE TABLE roster_state (

@@ -89,7 +89,10 @@ class Member(NamedTuple):
     human_confirmed: int
     needs_review: int
     voter_id: str
-    head: str  # the cluster's first occurrence
+    head: str  # the cluster's first occurrence, as the order key "<file's rank>:<page>:<line>"
+    first: str | None  # the name's display parts when nameparser had to split it (roster_names), else None
+    middle: str | None
+    last: str | None
 
 
 def _occurrence(page: str, line: str) -> str:
@@ -219,7 +222,19 @@ def update_entry_keys(workspace: Workspace, entry: int, keys: Sequence[int | Non
 
 
 def delete_entries(workspace: Workspace, entries: Iterable[int]) -> None:
+    entries = list(entries)
     workspace.db.executemany("DELETE FROM roster_entries WHERE entry = ?", ((e,) for e in entries))
+    delete_names(workspace, entries)
+
+
+def save_names(workspace: Workspace, names: Iterable[tuple[int, str, str, str]]) -> None:
+    """(entry, first, middle, last) of names nameparser had to split."""
+    workspace.db.executemany("INSERT OR REPLACE INTO roster_names (entry, first, middle, last) VALUES (?, ?, ?, ?)",
+                             names)
+
+
+def delete_names(workspace: Workspace, entries: Iterable[int]) -> None:
+    workspace.db.executemany("DELETE FROM roster_names WHERE entry = ?", ((e,) for e in entries))
 
 
 def block_members(workspace: Workspace, rule: int, key: int) -> list[int]:
@@ -292,9 +307,10 @@ def save_pairs(workspace: Workspace, pairs: Iterable[StoredPair]) -> None:
 
 # ---- a full rebuild ----
 
-def replace_roster(workspace: Workspace, entries: Iterable[tuple],
-                   pairs: Iterable[tuple[int, int, float, int]]) -> None:
-    """Everything anew: entries as (entry, page_id, line_no, cluster, k0..k8), pairs as (a, b, score, reasons).
+def replace_roster(workspace: Workspace, entries: Iterable[tuple], pairs: Iterable[tuple[int, int, float, int]],
+                   names: Iterable[tuple[int, str, str, str]]) -> None:
+    """Everything anew: entries as (entry, page_id, line_no, cluster, k0..k8), pairs as (a, b, score, reasons),
+    names as save_names takes them.
     In the caller's transaction; the indexes are dropped during the bulk insert and built once after it."""
     db = workspace.db
     for name in _INDEXES:
@@ -302,6 +318,8 @@ def replace_roster(workspace: Workspace, entries: Iterable[tuple],
     db.execute("DELETE FROM roster_entries")
     db.execute("DELETE FROM roster_pairs")
     db.execute("DELETE FROM roster_dirty")
+    db.execute("DELETE FROM roster_names")
+    save_names(workspace, names)
     db.executemany(f"INSERT INTO roster_entries (entry, page_id, line_no, cluster, {', '.join(KEY_COLUMNS)})"
                    f" VALUES (?, ?, ?, ?, {', '.join('?' * len(KEY_COLUMNS))})", entries)
     db.executemany("INSERT INTO roster_pairs (a, b, score, reasons) VALUES (?, ?, ?, ?)", pairs)
@@ -356,27 +374,33 @@ def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]
     the outer loop). Values are the effective_lines view's (migration 6), computed here with one seek for a line
     no person decided on instead of one per field; tests/pipeline/test_roster_store.py holds the two equal.
     A row out of order would break a cluster in two, so the order is checked as the rows go by."""
-    head, own = _occurrence("hp", "h"), _occurrence("p", "e")
     fields = {f: f"coalesce(json_extract(l.fields, '$.{f}'), '')" for f in ("address", "zip", "email")}
     confirmed = f"CASE WHEN o.decided THEN coalesce({_latest('reviewed')} != '', 1) ELSE 0 END"
     cursor = workspace.db.cursor()
     cursor.row_factory = None  # plain tuples: a million rows
     rows = cursor.execute(
-        f"WITH o AS MATERIALIZED (SELECT e.entry, e.cluster, e.page_id, e.line_no, {head} AS head, {own} AS occ,"
-        " EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
+        # Sorting by "<file's rank by hash>:<page>:<line>" orders as the LineId texts do (every hash is 64 digits,
+        # so two texts differ first in the hash, or else in "<page>:<line>"), with sort keys a fifth as long.
+        "WITH r AS MATERIALIZED (SELECT sha256, printf('%06d', row_number() OVER (ORDER BY sha256)) AS rank"
+        " FROM files), o AS MATERIALIZED (SELECT e.entry, e.cluster, e.page_id, e.line_no,"
+        " hr.rank || ':' || hp.page_no || ':' || h.line_no AS head, pr.rank || ':' || p.page_no || ':' || e.line_no"
+        " AS own, EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
         " AND d.line_no = e.line_no) AS decided FROM roster_entries e JOIN pages p ON p.id = e.page_id"
-        " JOIN roster_entries h ON h.entry = e.cluster JOIN pages hp ON hp.id = h.page_id ORDER BY head, occ LIMIT -1)"
-        f" SELECT o.entry, o.cluster, o.occ, f.name, p.page_no, l.line_no, {_effective('name', 'l.name')},"
+        " JOIN r pr ON pr.sha256 = p.file_sha256 JOIN roster_entries h ON h.entry = e.cluster"
+        " JOIN pages hp ON hp.id = h.page_id JOIN r hr ON hr.sha256 = hp.file_sha256 ORDER BY head, own LIMIT -1)"
+        f" SELECT o.entry, o.cluster, {_occurrence('p', 'l')}, f.name, p.page_no, l.line_no,"
+        f" {_effective('name', 'l.name')},"
         f" l.name_confidence, {', '.join(_effective(k, v) for k, v in fields.items())}, {confirmed},"
-        f" l.needs_review = 1 AND NOT ({confirmed}), {_voter(voter_version, 'p', line='l')}, o.head"
-        " FROM o CROSS JOIN lines l ON l.page_id = o.page_id AND l.line_no = o.line_no"
-        " JOIN pages p ON p.id = o.page_id JOIN files f ON f.sha256 = p.file_sha256")
+        f" l.needs_review = 1 AND NOT ({confirmed}), {_voter(voter_version, 'p', line='l')}, o.head,"
+        " n.first, n.middle, n.last, o.own FROM o CROSS JOIN lines l ON l.page_id = o.page_id AND l.line_no = o.line_no"
+        " JOIN pages p ON p.id = o.page_id JOIN files f ON f.sha256 = p.file_sha256"
+        " LEFT JOIN roster_names n ON n.entry = o.entry")
     last = ("", "")
     for row in rows:
-        if (row[14], row[2]) < last:
+        if (row[14], row[18]) < last:
             raise RuntimeError("the roster's rows came out of order")  # a query plan change; never silently
-        last = (row[14], row[2])
-        yield Member._make(row)
+        last = (row[14], row[18])
+        yield Member._make(row[:18])
 
 
 @dataclass(frozen=True)

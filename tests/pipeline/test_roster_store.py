@@ -14,6 +14,7 @@ from bench.bench_dedupe import roster as synthetic_roster
 from pipeline import roster
 from pipeline.dedupe import DedupeSettings, dedupe
 from pipeline.export import effective_lines, people
+from pipeline.names import parse_name, plain_display_parts
 from pipeline.store import LineId, Workspace
 from pipeline.store import matches as stored_matches
 from pipeline.store import roster as stored
@@ -171,13 +172,15 @@ def built(tmp_path):
 
 
 def test_status_and_export_read_the_stored_roster_without_clustering_again(built, tmp_path):
-    from pipeline.export import build_roster, write_roster
+    from pipeline.export import build_roster, signer_id, write_roster
     from pipeline.status import workspace_status
 
     before = stored.roster_state(built)
     status = workspace_status(built)
-    frame, _ = build_roster(built)
+    frame, result = build_roster(built)
     write_roster(built, tmp_path / "roster.csv")
+    assert frame["signer_id"].tolist() == [signer_id(c[0]) for c in result.clusters]  # by first occurrence text
+    assert frame["occurrences"].tolist() == [len(c) for c in result.clusters]
     after = stored.roster_state(built)
     assert (after.rebuilds, after.updates) == (before.rebuilds, before.updates)  # nothing folded, nothing rebuilt
     assert status.signers == len(frame) == stored.counts(built)[1]
@@ -206,8 +209,9 @@ def test_the_exported_members_carry_the_effective_lines_values(built):
     decisions included."""
     lines = [LineId.parse(x) for (x,) in built.db.execute("SELECT line_id FROM effective_lines ORDER BY line_id")]
     for k, (field, value) in enumerate([("name", "Zora Neale"), ("zip", "=1+2"), ("email", "Z@X.ORG"),
-                                         ("address", "1 Main St"), ("reviewed", "yes"), ("reviewed", "")]):
-        line = lines[k % 3]
+                                         ("address", "1 Main St"), ("reviewed", "yes"), ("reviewed", ""),
+                                         ("name", "Juan de la Cruz")]):
+        line = lines[(0, 1, 2, 0, 1, 1, 3)[k]]
         built.record_decision(file_sha256=line.file_sha256, page_no=line.page_no, line_no=line.line_no, field=field,
                               value=value, decided_by="vol")
     roster.update(built)
@@ -220,6 +224,14 @@ def test_the_exported_members_carry_the_effective_lines_values(built):
         assert (m.name, m.address, m.zip, m.email) == (line.name, line.address, line.zip, line.email)
         assert (bool(m.human_confirmed), bool(m.needs_review)) == (line.human_confirmed, line.needs_review)
     assert view[str(lines[0])].name == "Zora Neale"
+    split = [m for m in members if m.first is not None]  # names nameparser splits: parts kept in the store
+    assert any(m.name == "Juan de la Cruz" for m in split)
+    for m in members:
+        name = parse_name(m.name)
+        if m.first is not None:
+            assert (m.first, m.middle, m.last) == (name.first, name.middle, name.last)
+        else:
+            assert plain_display_parts(m.name) == (name.written, name.first, name.middle, name.last)
     counts, frame = stored.line_counts(built), effective_lines(built)
     assert counts.by_status == {k: int(v) for k, v in frame["status"].value_counts().items()}
     assert counts.lines == len(frame) and counts.to_review == int(frame["needs_review"].sum())
