@@ -109,7 +109,8 @@ def people(lines: pd.DataFrame) -> list[Person]:
 def roster_rows(workspace: Workspace) -> Iterator[list[object]]:
     """One row (roster_columns order) per deduplicated signer, from the stored roster (pipeline/roster.py, folded
     forward first when it lags), read as one query cluster by cluster: nothing is clustered again and no row
-    waits for the others."""
+    waits for the others. Signers come in the order of their first occurrence's entry: occurrence order after a
+    rebuild, signers folded in since after the others (store.roster.members)."""
     ensure_current(workspace)
     current = stored_voters.current_version(workspace)
     possible: dict[str, int] = {}
@@ -119,7 +120,10 @@ def roster_rows(workspace: Workspace) -> Iterator[list[object]]:
     members = stored_roster.members(workspace, current.version if current else None)
     voter_file = current is not None
     for _, cluster in groupby(members, key=itemgetter(1)):  # Member.cluster
-        yield _row(list(cluster), possible, voter_file=voter_file)
+        found = list(cluster)
+        if len(found) > 1:
+            found.sort(key=itemgetter(2))  # occurrence order: the first is the cluster's own (signer_id)
+        yield _row(found, possible, voter_file=voter_file)
 
 
 def roster_columns(workspace: Workspace) -> list[str]:

@@ -72,8 +72,7 @@ class StoredPair:
 
 
 class Member(NamedTuple):
-    """One occurrence on the roster, as export streams them: cluster by cluster, each in occurrence order.
-    A tuple (not a dataclass): a million of them go by in one export."""
+    """One occurrence on the roster, as export streams them. A tuple (not a dataclass): a million go by."""
 
     entry: int
     cluster: int
@@ -89,7 +88,6 @@ class Member(NamedTuple):
     human_confirmed: int
     needs_review: int
     voter_id: str
-    head: str  # the cluster's first occurrence, as the order key "<file's rank>:<page>:<line>"
     first: str | None  # the name's display parts when nameparser had to split it (roster_names), else None
     middle: str | None
     last: str | None
@@ -353,54 +351,62 @@ def pairs_across(workspace: Workspace) -> list[tuple[str, str, float, int]]:
     return [(str(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]
 
 
-def _latest(field: str) -> str:
-    """SQL: the latest human value of a field of line `l` of page `p` (the effective_lines view's rule)."""
-    return ("(SELECT d.value FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
-            f" AND d.line_no = l.line_no AND d.field = '{field}' ORDER BY d.id DESC LIMIT 1)")
-
-
-def _effective(field: str, machine: str) -> str:
-    """SQL: the effective_lines view's value of a field, with one seek for a line nobody decided anything on
-    (most lines): `o.decided` says whether a person did."""
-    return f"CASE WHEN o.decided THEN coalesce({_latest(field)}, {machine}) ELSE {machine} END"
-
-
 def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]:
-    """Every signer with what the roster shows of it, cluster by cluster in the order of their first occurrence,
-    each cluster's members in occurrence order: one query whose rows are used as they come.
+    """Every signer with what the roster shows of it, cluster by cluster (by the entry of each cluster's first
+    occurrence, then entry): one query whose rows are used as they come.
 
-    The order is made once on the narrow rows (entry, cluster, keys: a materialized CTE; LIMIT keeps SQLite
-    from dropping its ORDER BY), and the wide values are joined to them in that order (CROSS JOIN keeps the CTE
-    the outer loop). Values are the effective_lines view's (migration 6), computed here with one seek for a line
-    no person decided on instead of one per field; tests/pipeline/test_roster_store.py holds the two equal.
-    A row out of order would break a cluster in two, so the order is checked as the rows go by."""
-    fields = {f: f"coalesce(json_extract(l.fields, '$.{f}'), '')" for f in ("address", "zip", "email")}
-    confirmed = f"CASE WHEN o.decided THEN coalesce({_latest('reviewed')} != '', 1) ELSE 0 END"
+    The lines are read in their table's order and sorted by (cluster, entry) in SQLite's sorter: integer keys,
+    no B-tree walk per row (pages, files and the kept name parts are looked up in small dicts instead). A cluster's
+    entries are then in the order the signers were folded in: occurrence order after a rebuild (entries are
+    numbered so), a later arrival after the others (export sorts a cluster's few members itself).
+
+    Values are the effective_lines view's (migration 6): the machine's for lines nobody decided on (most), the
+    view's own for the few a decision names; tests/pipeline/test_roster_store.py holds the two equal."""
+    pages = {int(r[0]): (str(r[1]), int(r[2]), str(r[3])) for r in workspace.db.execute(
+        "SELECT p.id, p.file_sha256, p.page_no, f.name FROM pages p JOIN files f ON f.sha256 = p.file_sha256")}
+    kept = {int(r[0]): (r[1], r[2], r[3]) for r in workspace.db.execute("SELECT entry, first, middle, last FROM"
+                                                                          " roster_names")}
+    decided = {(int(r[0]), int(r[1])): tuple(r[2:]) for r in workspace.db.execute(
+        "SELECT p.id, el.line_no, el.name, el.address, el.zip, el.email, el.human_confirmed, el.needs_review FROM"
+        " (SELECT DISTINCT file_sha256, page_no, line_no FROM decisions) d JOIN effective_lines el"
+        " ON el.file_sha256 = d.file_sha256 AND el.page_no = d.page_no AND el.line_no = d.line_no"
+        " JOIN pages p ON p.file_sha256 = el.file_sha256 AND p.page_no = el.page_no")}
+    voters = _voters_decided(workspace, voter_version)
+    machine = ("''" if voter_version is None else
+               f"coalesce((SELECT vm.voter_id FROM voter_matches vm WHERE vm.version = {int(voter_version)} AND"
+               " vm.file_sha256 = p.file_sha256 AND vm.page_no = p.page_no AND vm.line_no = l.line_no), '')")
+    pages_join = "" if voter_version is None else " JOIN pages p ON p.id = l.page_id"
     cursor = workspace.db.cursor()
     cursor.row_factory = None  # plain tuples: a million rows
     rows = cursor.execute(
-        # Sorting by "<file's rank by hash>:<page>:<line>" orders as the LineId texts do (every hash is 64 digits,
-        # so two texts differ first in the hash, or else in "<page>:<line>"), with sort keys a fifth as long.
-        "WITH r AS MATERIALIZED (SELECT sha256, printf('%06d', row_number() OVER (ORDER BY sha256)) AS rank"
-        " FROM files), o AS MATERIALIZED (SELECT e.entry, e.cluster, e.page_id, e.line_no,"
-        " hr.rank || ':' || hp.page_no || ':' || h.line_no AS head, pr.rank || ':' || p.page_no || ':' || e.line_no"
-        " AS own, EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
-        " AND d.line_no = e.line_no) AS decided FROM roster_entries e JOIN pages p ON p.id = e.page_id"
-        " JOIN r pr ON pr.sha256 = p.file_sha256 JOIN roster_entries h ON h.entry = e.cluster"
-        " JOIN pages hp ON hp.id = h.page_id JOIN r hr ON hr.sha256 = hp.file_sha256 ORDER BY head, own LIMIT -1)"
-        f" SELECT o.entry, o.cluster, {_occurrence('p', 'l')}, f.name, p.page_no, l.line_no,"
-        f" {_effective('name', 'l.name')},"
-        f" l.name_confidence, {', '.join(_effective(k, v) for k, v in fields.items())}, {confirmed},"
-        f" l.needs_review = 1 AND NOT ({confirmed}), {_voter(voter_version, 'p', line='l')}, o.head,"
-        " n.first, n.middle, n.last, o.own FROM o CROSS JOIN lines l ON l.page_id = o.page_id AND l.line_no = o.line_no"
-        " JOIN pages p ON p.id = o.page_id JOIN files f ON f.sha256 = p.file_sha256"
-        " LEFT JOIN roster_names n ON n.entry = o.entry")
-    last = ("", "")
-    for row in rows:
-        if (row[14], row[18]) < last:
-            raise RuntimeError("the roster's rows came out of order")  # a query plan change; never silently
-        last = (row[14], row[18])
-        yield Member._make(row[:18])
+        "SELECT e.cluster, e.entry, l.page_id, l.line_no, l.name, l.name_confidence,"
+        " coalesce(json_extract(l.fields, '$.address'), ''), coalesce(json_extract(l.fields, '$.zip'), ''),"
+        f" coalesce(json_extract(l.fields, '$.email'), ''), l.needs_review, {machine} FROM lines l"
+        f" CROSS JOIN roster_entries e ON e.page_id = l.page_id AND e.line_no = l.line_no{pages_join}"
+        " ORDER BY e.cluster, e.entry")
+    for cluster, entry, page_id, line_no, name, confidence, address, zip_code, email, review, voter in rows:
+        sha, page_no, file_name = pages[page_id]
+        confirmed = 0
+        if decided and (page_id, line_no) in decided:
+            name, address, zip_code, email, confirmed, review = decided[page_id, line_no]
+        if voters and (page_id, line_no) in voters:
+            voter = voters[page_id, line_no]
+        first, middle, last = kept.get(entry, (None, None, None))
+        yield Member(entry, cluster, f"line:{sha}:{page_no}:{line_no}", file_name, page_no, line_no, name,
+                     float(confidence), address, zip_code, email, int(confirmed), int(review), voter, first, middle,
+                     last)
+
+
+def _voters_decided(workspace: Workspace, version: int | None) -> dict[LineKey, str]:
+    """Per line a person gave a match verdict on, the effective voter for this version (store/matches:
+    a voter of this version, else '')."""
+    if version is None:
+        return {}
+    rows = workspace.db.execute(
+        "SELECT p.id, md.line_no, md.voter_id, EXISTS (SELECT 1 FROM voters v WHERE v.version = ?"
+        " AND v.voter_id = md.voter_id) FROM match_decisions md JOIN pages p ON p.file_sha256 = md.file_sha256"
+        " AND p.page_no = md.page_no ORDER BY md.id", (version,))
+    return {(int(r[0]), int(r[1])): (str(r[2]) if r[2] and r[3] else "") for r in rows}
 
 
 @dataclass(frozen=True)
