@@ -26,11 +26,14 @@ class WorkspaceStatus:
     signers: int
     signers_with_duplicates: int
     possible_duplicates: int
-    roster: str = "up to date"  # the stored roster's lag after this status folded it forward
+    roster: str = "up to date"  # what the stored roster lagged by, which this status folded in
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
-    roster.ensure_current(workspace)
+    lag = roster.lag(workspace)
+    done = roster.update(workspace) if lag.behind else None
+    state = "up to date" if done is None else (
+        f"was {lag.describe()}; {'rebuilt' if done.rebuilt else 'folded in'} now ({done.seconds:.2f} s)")
     by_file = files.file_status_counts(workspace)
     by_page = files.page_status_counts(workspace)
     counts = stored_roster.line_counts(workspace)
@@ -40,7 +43,7 @@ def workspace_status(workspace: Workspace) -> WorkspaceStatus:
         lines=counts.lines, lines_by_status={s.value: counts.by_status.get(s.value, 0) for s in LineStatus},
         to_review=counts.to_review, human_decided=counts.human_decided,
         signers=clusters, signers_with_duplicates=repeated,
-        possible_duplicates=len(roster.possible_pairs(workspace)), roster=roster.lag(workspace).describe())
+        possible_duplicates=len(roster.possible_pairs(workspace)), roster=state)
 
 
 def format_status(status: WorkspaceStatus) -> str:

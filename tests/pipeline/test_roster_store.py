@@ -199,7 +199,7 @@ def test_a_new_page_is_folded_in_lazily_by_status_and_shown_as_lag_before(built)
     after = stored.roster_state(built)
     assert (after.updates, after.rebuilds) == (before.updates + 1, before.rebuilds)  # folded in, not rebuilt
     assert after.rescored - before.rescored == 2
-    assert not roster.lag(built).behind and status.roster == "up to date"
+    assert not roster.lag(built).behind and status.roster.startswith("was behind by 2 line(s) read")
     mensah = [c for c in _clusters(built) if any("900" in o for o in c)]
     assert len(mensah) == 1 and len(mensah[0]) == 2
 
