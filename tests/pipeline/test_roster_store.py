@@ -250,3 +250,26 @@ def test_the_exported_roster_after_folding_in_equals_the_one_after_a_rebuild(bui
     folded, rebuilt = ((tmp_path / n).read_text().splitlines() for n in ("folded.csv", "rebuilt.csv"))
     assert folded[0] == rebuilt[0] and sorted(folded) == sorted(rebuilt)
     assert any("Kofi Boateng" in row for row in folded) and any("Ama Mensah" in row for row in folded)
+
+
+def test_the_roster_commands_show_the_lag_fold_it_in_and_rebuild(built, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    root = str(built.root)
+    _add_pages(built, [("Ama Mensah", "02134", "")], 902)
+    shown = runner.invoke(app, ["roster", "status", "-w", root])
+    assert shown.exit_code == 0 and "behind by 1 line(s) read" in shown.output
+    folded = runner.invoke(app, ["roster", "update", "-w", root])
+    assert folded.exit_code == 0 and "folded in 1 line(s)" in folded.output
+    assert "up to date" in runner.invoke(app, ["roster", "status", "-w", root]).output
+    rebuilt = runner.invoke(app, ["roster", "rebuild", "-w", root])
+    assert rebuilt.exit_code == 0 and "roster rebuilt" in rebuilt.output
+    assert stored.roster_state(built).rebuilds == 2
+    status = runner.invoke(app, ["status", "-w", root])
+    assert status.exit_code == 0 and "roster     up to date" in status.output
+    out = tmp_path / "roster.csv"
+    exported = runner.invoke(app, ["export", "roster", "-o", str(out), "-w", root, "--profile", "nationbuilder"])
+    assert exported.exit_code == 0 and out.read_text().startswith("external_id,first_name,last_name,email,")
