@@ -126,6 +126,9 @@ def roster_rows(workspace: Workspace) -> Iterator[list[object]]:
         yield _row(found, possible, voter_file=voter_file)
 
 
+_NUMBER_COLUMNS = frozenset({"occurrences", "auto_accepted", "human_confirmed", "possible_duplicates"})
+
+
 def roster_columns(workspace: Workspace) -> list[str]:
     """The roster's columns: voter_id last, only when a voter file is loaded."""
     extra = ["voter_id"] if stored_voters.current_version(workspace) else []
@@ -203,16 +206,25 @@ def write_roster(workspace: Workspace, path: Path, *, profile: str | None = None
     count = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a reader never sees half a file
-    neutralise, triggers = spreadsheet.neutralise, spreadsheet.FORMULA_TRIGGERS
+    neutralise, triggers = spreadsheet.neutralise, frozenset(spreadsheet.FORMULA_TRIGGERS)
+    texts = [k for k, c in enumerate(header) if c not in _NUMBER_COLUMNS]  # only text can look like a formula
     with partial.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow([neutralise(c) for c in header])
+        batch: list[list[object]] = []
         for row in roster_rows(workspace):
             values = shaped(row)
-            if any(type(v) is str and v.startswith(triggers) for v in values):
-                values = [neutralise(v) for v in values]
-            out.writerow(values)
-            count += 1
+            for k in texts:
+                if str(values[k])[:1] in triggers:
+                    values = [neutralise(v) for v in values]
+                    break
+            batch.append(values)
+            if len(batch) == 4096:
+                out.writerows(batch)
+                count += len(batch)
+                batch.clear()
+        out.writerows(batch)
+        count += len(batch)
     partial.replace(path)
     return count
 

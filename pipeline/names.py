@@ -92,7 +92,10 @@ def display_parts(text: str) -> tuple[str, str, str, str]:
 
 def written_form(text: str) -> str:
     """A name as written, composed (NFC) and with single spaces."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    composed = unicodedata.normalize("NFC", text)
+    if "  " in composed or not composed.isprintable():  # runs of spaces, tabs, newlines: the regex (rarely needed)
+        composed = _SPACES.sub(" ", composed)
+    return composed.strip()
 
 
 def plain_display_parts(text: str) -> tuple[str, str, str, str] | None:
