@@ -7,6 +7,7 @@ are signers; name-only, struck, blank and uncertain lines are not on the roster.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -142,9 +143,10 @@ def _row(members: list[Member], possible: Mapping[str, int], *, voter_file: bool
     if len(members) == 1:  # most signers signed once: the short way
         best, sources = head, f"{head.file}:{head.page_no}:{head.line_no}"
         states = "human" if head.human_confirmed else "review" if head.needs_review else "auto"
-        address, zip_code, email, voter_id = head.address, head.zip, head.email, head.voter_id
-        if not address.strip() or not zip_code.strip() or not email.strip() or not voter_id.strip():
-            address, zip_code, email, voter_id = (x if x.strip() else "" for x in (address, zip_code, email, voter_id))
+        address = head.address if head.address.strip() else ""
+        zip_code = head.zip if head.zip.strip() else ""
+        email = head.email if head.email.strip() else ""
+        voter_id = head.voter_id if head.voter_id.strip() else ""
         auto = int(not head.needs_review and not head.human_confirmed)
         confirmed, review = int(bool(head.human_confirmed)), bool(head.needs_review)
         repeats = possible.get(head.occurrence, 0)
@@ -206,18 +208,19 @@ def write_roster(workspace: Workspace, path: Path, *, profile: str | None = None
     count = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a reader never sees half a file
-    neutralise, triggers = spreadsheet.neutralise, frozenset(spreadsheet.FORMULA_TRIGGERS)
-    texts = [k for k, c in enumerate(header) if c not in _NUMBER_COLUMNS]  # only text can look like a formula
+    neutralise = spreadsheet.neutralise
+    # Only text can look like a formula: one regex over a row's text cells, each preceded by a NUL, finds a cell
+    # that starts with a trigger (spreadsheet.neutralise then treats the row as write_csv would).
+    starts = re.compile("\0[" + re.escape("".join(spreadsheet.FORMULA_TRIGGERS)) + "]")
+    texts = itemgetter(*[k for k, c in enumerate(header) if c not in _NUMBER_COLUMNS])
     with partial.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow([neutralise(c) for c in header])
         batch: list[list[object]] = []
         for row in roster_rows(workspace):
             values = shaped(row)
-            for k in texts:
-                if str(values[k])[:1] in triggers:
-                    values = [neutralise(v) for v in values]
-                    break
+            if starts.search("\0" + "\0".join(map(str, texts(values)))):
+                values = [neutralise(v) for v in values]
             batch.append(values)
             if len(batch) == 4096:
                 out.writerows(batch)
