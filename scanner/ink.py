@@ -307,16 +307,40 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
         if bottom - top >= thresholds.own_writing_height * box.height:
             continue  # writing of this cell in its own right, however small
         # Only across the rules between physical lines: a sub-cell's neighbours belong to the same signer.
-        sides = ((CellRef(cell.line - 1, cell.field), box.y0 == line.y0 and top <= line.y0 + near),
-                 (CellRef(cell.line + 1, cell.field), box.y1 == line.y1 and bottom >= line.y1 - near))
-        for beyond, at_rule in sides:
+        sides = ((CellRef(cell.line - 1, cell.field), box.y0 == line.y0 and top <= line.y0 + near, line.y0),
+                 (CellRef(cell.line + 1, cell.field), box.y1 == line.y1 and bottom >= line.y1 - near, line.y1))
+        for beyond, at_rule, rule_y in sides:
             neighbour = position.get(beyond)
-            if at_rule and neighbour is not None and mass[neighbour] >= thresholds.overflow_mass_ratio * mass[index]:
+            if not (at_rule and neighbour is not None
+                    and mass[neighbour] >= thresholds.overflow_mass_ratio * mass[index]):
+                continue
+            # A tail continues a stroke of the neighbour's cut at the rule: a name written high in its own
+            # cell under a signed line is not one (the neighbour's writing there stops short of the rule).
+            if _continues_across(stats, members, np.flatnonzero(writing & (cell_of == neighbour)), rule_y, near):
                 cell_of[members] = neighbour
                 mass[neighbour] += mass[index]
                 mass[index] = 0
                 break
     return cell_of
+
+
+def _continues_across(stats: np.ndarray, tail: np.ndarray, neighbour: np.ndarray, rule_y: int, near: int) -> bool:
+    """Some of the neighbour's strokes reach the rule at `rule_y` (within `near`) where the tail's strokes do,
+    overlapping it across (with `near` to spare): the two sides of a stroke the rule's removal cut apart."""
+    def reaching(members: np.ndarray) -> np.ndarray:
+        top = stats[members, cv2.CC_STAT_TOP]
+        bottom = top + stats[members, cv2.CC_STAT_HEIGHT]
+        return members[(top <= rule_y + near) & (bottom >= rule_y - near)]
+
+    ends, starts = reaching(neighbour), reaching(tail)
+    for a in ends:
+        a0 = stats[a, cv2.CC_STAT_LEFT]
+        a1 = a0 + stats[a, cv2.CC_STAT_WIDTH]
+        for b in starts:
+            b0 = stats[b, cv2.CC_STAT_LEFT]
+            if a0 - near <= b0 + stats[b, cv2.CC_STAT_WIDTH] and b0 <= a1 + near:
+                return True
+    return False
 
 
 def _split_touching_writing(context: PageContext, labels: np.ndarray,
