@@ -84,6 +84,7 @@ class DaskCluster:
         self.checks: dict[str, WorkerCheck] = {}  # every worker seen, by address (admitted or refused)
         self.live: set[str] = set()
         self.pages_done = 0
+        self.pages_lost = 0  # page runs whose worker was lost under them (each ran again, or was given up)
         self._started = time.monotonic()
         self.client = _connect(address, timeouts.connect_s)
         try:
@@ -186,6 +187,7 @@ class DaskCluster:
                     running[self._submit(task, items[index])] = index
                 finished = self._wait_for_some(running)
                 died = [index for index, outcome in finished if outcome is _LOST]
+                self.pages_lost += len(died)
                 for index, outcome in finished:
                     if outcome is not _LOST:
                         self.pages_done += 1
