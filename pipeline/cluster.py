@@ -16,6 +16,7 @@ The rules are the local pool's, so that a batch read on a cluster is the batch r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -131,7 +132,10 @@ class DaskCluster:
             self.checks[check.address] = check
             self.say(check.line())
         if any(check.admitted for check in new):
-            self.client.run_on_scheduler(_schedule_waiting_tasks)
+            try:
+                self.client.run_on_scheduler(_schedule_waiting_tasks)
+            except Exception:  # noqa: BLE001 - only pages left without a worker wait longer (until the next join)
+                log.debug("could not ask the scheduler to place waiting pages", exc_info=True)
         return new
 
     def wait_for_workers(self, seconds: float) -> None:
@@ -197,7 +201,8 @@ class DaskCluster:
                     yield index, WorkerDied(TRIES)
         finally:  # Ctrl-C, an error, or the consumer stopped: pages nobody will use are not left running
             if running:
-                self.client.cancel(list(running))
+                with contextlib.suppress(Exception):  # a lost scheduler has nothing left to cancel
+                    self.client.cancel(list(running))
 
     def _still_usable(self, since: float | None) -> float | None:
         """When the cluster last had no admitted worker; ClusterError once that lasts too long."""
