@@ -27,7 +27,9 @@ if str(ROOT) not in sys.path:
 from bench.sections import write_section  # noqa: E402
 
 CAMPAIGN_PAGES = 70_000
-WORKER_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+WORKER_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128)
+IDLE_SAMPLE_S = 5.0
+GIGABIT_BYTES_PER_S = 125_000_000
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Run:
     workspace_bytes: int = 0
     crops_bytes: int = 0
     lost: int = 0
+    client_cpu_s: float = 0.0  # CPU time of this (client) process over the run, Dask's threads included
+    scheduler_cpu_s: float = 0.0  # CPU time of the `dask scheduler` process over the run, its idle rate taken off
 
     @property
     def pages_per_min(self) -> float:
@@ -80,9 +84,10 @@ def _add(measured: Run, paths: list[Path], executor, folder: Path) -> Run:
     job = ReadJob(workers=2).with_settings(keep_crops=True)
     job.check_setup()  # as the CLI does: loads the reader once here, before the clock
     workspace = Workspace.open(folder)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run(paths, job, _TimedSink(WorkspaceSink(workspace), measured), executor=executor)
     measured.seconds = time.perf_counter() - started
+    measured.client_cpu_s = time.process_time() - cpu
     workspace.close()
     measured.crops_bytes = sum(p.stat().st_size for p in (folder / "crops").rglob("*") if p.is_file())
     measured.workspace_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -105,7 +110,9 @@ def _timed_payloads(measured: Run) -> None:
     cluster_pages.ShippedPages.payload = payload  # type: ignore[method-assign]
 
 
-def _on_cluster(label: str, paths: list[Path], address: str, folder: Path) -> Run:
+def _on_cluster(label: str, paths: list[Path], address: str, folder: Path, scheduler_pid: int) -> Run:
+    import psutil
+
     from pipeline import cluster_pages
     from pipeline.cluster import DaskCluster
 
@@ -115,11 +122,22 @@ def _on_cluster(label: str, paths: list[Path], address: str, folder: Path) -> Ru
     try:
         with DaskCluster(address) as executor:
             executor.wait_for_workers(300)
+            scheduler = psutil.Process(scheduler_pid)
+            idle_per_s = _cpu_per_second(scheduler, IDLE_SAMPLE_S)  # heartbeats: spent with or without pages
+            before = sum(scheduler.cpu_times()[:2])
             _add(measured, paths, executor, folder)
+            spent = sum(scheduler.cpu_times()[:2]) - before
+            measured.scheduler_cpu_s = max(0.0, spent - idle_per_s * measured.seconds)
             measured.lost = executor.pages_lost
     finally:
         cluster_pages.ShippedPages.payload = original  # type: ignore[method-assign]
     return measured
+
+
+def _cpu_per_second(process, seconds: float) -> float:
+    before = sum(process.cpu_times()[:2])
+    time.sleep(seconds)
+    return (sum(process.cpu_times()[:2]) - before) / seconds
 
 
 def measure(pages: int) -> tuple[list[Run], dict[str, str]]:
@@ -140,7 +158,7 @@ def measure(pages: int) -> tuple[list[Run], dict[str, str]]:
             for label, folder in (("cluster, 2 workers, cold (models loaded on the first pages)", "ws-cold"),
                                   ("cluster, 2 workers, warm (models already loaded)", "ws-warm")):
                 print(f"{label}…", file=sys.stderr, flush=True)
-                runs.append(_on_cluster(label, paths, cluster.address, base / folder))
+                runs.append(_on_cluster(label, paths, cluster.address, base / folder, cluster.scheduler.pid))
     facts = {"nproc": str(len(os.sched_getaffinity(0))), "load average (1 min, at end)": f"{os.getloadavg()[0]:.2f}",
              "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     return runs, facts
@@ -152,20 +170,26 @@ def _mean(values: list[float]) -> float:
 
 def report(runs: list[Run], facts: dict[str, str], pages: int) -> str:
     pool, cold, warm = runs
-    rows = ["| configuration | pages (ok) | seconds | pages/min | vs process pool | pages lost to a worker |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| configuration | pages (ok) | seconds | pages/min | time vs process pool | client CPU ms/page "
+            "| scheduler CPU ms/page | pages lost to a worker |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
+        scheduler = f"{r.scheduler_cpu_s * 1000 / r.pages:.0f}" if r.scheduler_cpu_s else "–"
         rows.append(f"| {r.label} | {r.pages} ({r.pages_ok}) | {r.seconds:.1f} | {r.pages_per_min:.1f} "
-                    f"| {pool.seconds / r.seconds:.2f}× | {r.lost} |")
+                    f"| {r.seconds / pool.seconds:.2f}× | {r.client_cpu_s * 1000 / r.pages:.0f} | {scheduler} "
+                    f"| {r.lost} |")
     overhead = cold.seconds / pool.seconds
     notes = [f"- {pages} sheets rendered by `samples.render.write_bench_set` (300-dpi letter PNG, seed layout, "
              "15 lines), added to a fresh workspace by each row (crops kept), as `petition add` does.",
              "- Cluster: `dask scheduler` and two `dask worker --nthreads 1 --no-nanny` processes on loopback "
              "(bench/local_cluster.py), on the same two cores as the client; the process pool row is "
-             "`--workers 2`. Seconds: wall time from the first page handed out to the last stored (the pool's "
-             "start-up and the workers' model loading included; the cluster's workers are already running, and "
-             "each is fingerprinted as it joins).",
-             f"- Overhead of the cluster over the pool (cold, time ratio): {overhead:.2f}×. Client cost per page on "
+             "`--workers 2`. Seconds: wall time from triage to the last page stored. The pool's row includes "
+             "starting its processes and each loading the models, as every `petition add --workers 2` does; the "
+             "cluster's workers are long-lived: already running and fingerprinted before the clock starts, "
+             "they load the models on their first pages (cold row) and keep them (warm row: the next batch).",
+             "- Client CPU: this process's CPU time over the run (reading none of the pages: triage, payloads, "
+             "Dask's client threads, storing) per page; scheduler CPU: the `dask scheduler` process's.",
+             f"- Overhead of the cluster over the pool: {overhead:.2f}× the time (cold), {warm.seconds / pool.seconds:.2f}× (warm). Client cost per page on "
              f"the cluster: {_mean(cold.ship_seconds) * 1000:.1f} ms to make the payload "
              f"({_mean([float(b) for b in cold.ship_bytes]) / 1024:.0f} KiB sent), "
              f"{_mean(cold.store_seconds) * 1000:.1f} ms to store the result.",
@@ -180,16 +204,25 @@ def scaling(runs: list[Run], facts: dict[str, str]) -> str:
     per_core_hour = 3600.0 / read_s
     store_s = _mean(warm.store_seconds + pool.store_seconds)
     ship_s = _mean(warm.ship_seconds)
-    client_s = store_s + ship_s  # the client's one thread does both for every page
-    client_ceiling = 1.0 / client_s  # pages/s the client can send and store at most
+    # The client's thread makes payloads and stores results; Dask's client threads (sending, receiving) add
+    # CPU of their own. The larger of the two bounds what one client can take.
+    client_cpu = warm.client_cpu_s / warm.pages
+    client_s = max(store_s + ship_s, client_cpu)
+    scheduler_s = warm.scheduler_cpu_s / warm.pages
+    sent = _mean([float(b) for b in warm.ship_bytes])
+    # pages/s at most: the client, the scheduler (one thread too), a gigabit link out of the client
+    limits = {"client": 1.0 / client_s, "scheduler": 1.0 / scheduler_s if scheduler_s else float("inf"),
+              "1 Gbit/s link": GIGABIT_BYTES_PER_S / sent if sent else float("inf")}
+    bound_by = min(limits, key=limits.__getitem__)
+    client_ceiling = limits[bound_by]
     crops_per_page = _mean([r.crops_bytes / r.pages for r in runs])
     workspace_per_page = _mean([r.workspace_bytes / r.pages for r in runs])
-    rows = ["| workers (one core each) | pages/hour, reading | pages/hour, client-bound | 70k pages take |",
+    rows = ["| workers (one core each) | pages/hour, reading | pages/hour, within the first limit | 70k pages take |",
             "| ---: | ---: | ---: | ---: |"]
     for n in WORKER_COUNTS:
         reading = n * per_core_hour
         rate = min(reading, client_ceiling * 3600)
-        rows.append(f"| {n} | {reading:,.0f} | {rate:,.0f}{' (client-bound)' if rate < reading else ''} "
+        rows.append(f"| {n} | {reading:,.0f} | {rate:,.0f}{f' ({bound_by}-bound)' if rate < reading else ''} "
                     f"| {CAMPAIGN_PAGES / rate:.1f} h |")
     lines = ["### Measured (bench/bench_cluster.py, warm cluster run)", "",
              f"- reading one page, one worker core (mean PageResult.seconds): **{read_s:.2f} s** → "
@@ -197,15 +230,21 @@ def scaling(runs: list[Run], facts: dict[str, str]) -> str:
              f"- the client, per page: {ship_s * 1000:.1f} ms to make the payload (mean "
              f"{_mean([float(b) for b in warm.ship_bytes]) / 1024:.0f} KiB: a 300-dpi PNG sheet), "
              f"{store_s * 1000:.1f} ms to store the result (WorkspaceSink.page: crops written, one SQLite "
-             f"transaction) → at most **{client_ceiling:,.1f} pages/s** ({client_ceiling * 3600:,.0f} pages/hour) "
-             f"through one client, about **{client_ceiling * read_s:.0f} worker cores** kept busy",
+             f"transaction); the client process's whole CPU time per page (Dask's threads included): "
+             f"{client_cpu * 1000:.1f} ms → one client takes at most {limits['client']:,.1f} pages/s",
+             f"- the scheduler: {scheduler_s * 1000:.1f} ms CPU per page above its idle rate (heartbeats) → at most "
+             f"{limits['scheduler']:,.1f} pages/s; sending {sent / 1024:.0f} KiB per page over a 1 Gbit/s link: "
+             f"at most {limits['1 Gbit/s link']:,.1f} pages/s",
+             f"- so the first limit is the {bound_by}: **{client_ceiling:,.1f} pages/s** "
+             f"({client_ceiling * 3600:,.0f} pages/hour), about **{client_ceiling * read_s:.0f} worker cores** kept "
+             "busy",
              f"- workspace: {crops_per_page / 1024:.0f} KiB of crops and {workspace_per_page / 1024:.0f} KiB in all "
              f"per page → **{crops_per_page * 10_000 / 1024**3:.2f} GiB of crops, "
              f"{workspace_per_page * 10_000 / 1024**3:.2f} GiB in all per 10k pages**",
              *[f"- {k}: {v}" for k, v in facts.items()], "",
              "### Projected: 70k pages", "",
-             "Reading scales with the workers until the client's one thread (payloads + the SQLite writer) is busy "
-             "all the time; the wall time is then the client's.", "", *rows, ""]
+             f"Reading scales with the workers until the first limit above ({bound_by}) is reached; past it, "
+             "more workers wait.", "", *rows, ""]
     return "\n".join(lines)
 
 
