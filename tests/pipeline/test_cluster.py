@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bench.local_cluster import LocalCluster
 from pipeline.add import add_paths
@@ -190,3 +191,29 @@ def test_a_cluster_without_a_matching_worker_stops_with_what_differs(tmp_path):
 def test_an_address_with_no_scheduler_is_a_clear_error():
     with pytest.raises(ClusterError, match="cannot reach a Dask scheduler at tcp://127.0.0.1:9"):
         DaskCluster("tcp://127.0.0.1:9", timeouts=ClusterTimeouts(connect_s=3.0))
+
+
+def test_a_cut_out_pdf_page_is_reported_under_its_own_number(tmp_path):
+    """A PDF page travels as a one-page PDF; what the worker says about "page 1" is said about the page."""
+    from pipeline.cluster_pages import ShippedPages, read_shipped
+    from scanner import ingest
+
+    pdf = tmp_path / "two.pdf"
+    blank = Image.new("L", (850, 1100), 255)
+    blank.save(pdf, "PDF", resolution=100, save_all=True, append_images=[blank.copy()])
+    refs = ingest.page_refs(pdf, pdf_dpi=100)
+    payload = ShippedPages(refs)[1]
+    assert payload.page_in_data == 1 and payload.data.startswith(b"%PDF-")
+    result = read_shipped(payload, ReadJob())
+    assert result.ref == refs[1]
+    assert result.status is PageStatus.NO_TABLE
+    assert result.message.startswith("two.pdf page 2:"), result.message
+
+
+def test_debug_overlays_are_refused_on_a_cluster(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "read", str(SCANS / "seed_clean.png"), "-o",
+                           str(tmp_path / "rows.csv"), "--cluster", "tcp://127.0.0.1:9", "--debug-dir",
+                           str(tmp_path / "debug")], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2
+    assert "--debug-dir works on this machine only" in done.stderr
