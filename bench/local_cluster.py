@@ -52,10 +52,13 @@ class LocalCluster:
         self.address = json.loads(scheduler_file.read_text())["address"]
         return self.address
 
-    def add_worker(self, name: str, *, env: Mapping[str, str] | None = None, threads: int = 1) -> None:
-        """Start one worker process (`dask worker ADDRESS --nthreads N --no-nanny`)."""
+    def add_worker(self, name: str, *, env: Mapping[str, str] | None = None, threads: int = 1,
+                   nanny: bool = False) -> None:
+        """Start one worker process (`dask worker ADDRESS --nthreads N --no-nanny`); with `nanny`, a nanny
+        process that starts the worker again whenever it dies (as `dask worker` does by default)."""
         self.workers[name] = _spawn([str(DASK), "worker", self.address, "--name", name, "--nthreads", str(threads),
-                                     "--no-nanny", "--no-dashboard", "--local-directory", str(self.folder / name)],
+                                     "--nanny" if nanny else "--no-nanny", "--no-dashboard",
+                                     "--local-directory", str(self.folder / name)],
                                     self.folder / f"{name}.log", env or {})
 
     def wait_for(self, count: int, *, timeout_s: float = 180.0) -> None:

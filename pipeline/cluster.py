@@ -179,6 +179,8 @@ class DaskCluster:
         """(index, result) as pages finish anywhere on the cluster; `workers` is ignored (the cluster's
         admitted threads say how many run at once)."""
         del workers
+        if not items:  # nothing to read (every file already in the workspace): no need for a worker
+            return
         self.wait_for_workers(self.timeouts.first_worker_s)
         schedule = Schedule(len(items))
         running: dict[Future, int] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from bench.local_cluster import LocalCluster
 from pipeline.add import add_paths
 from pipeline.batch import ReadJob
 from pipeline.cluster import ClusterError, ClusterTimeouts, DaskCluster
-from pipeline.pool import LocalPool
+from pipeline.pool import TRIES, LocalPool, WorkerDied
 from pipeline.store import Workspace
 from pipeline.store.lines import all_lines
 from scanner.ocr import tessdata_dir
@@ -217,3 +218,27 @@ def test_debug_overlays_are_refused_on_a_cluster(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2
     assert "--debug-dir works on this machine only" in done.stderr
+
+
+def _die_on_poison(item: str) -> str:
+    """A task that kills the worker process running it (as a page that exhausts memory does) on one item."""
+    if item == "poison":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item.upper()
+
+
+def test_a_task_that_kills_its_worker_twice_is_given_up_and_the_others_are_not(tmp_path):
+    """The local pool's rule on the cluster: the poison runs again (alone) on a worker started again by its
+    nanny, which joins under a new address and is checked again; its second kill gives it up."""
+    with LocalCluster(tmp_path / "dask") as local:
+        local.start()
+        local.add_worker("nannied-1", nanny=True)
+        local.add_worker("nannied-2", nanny=True)
+        local.wait_for(2)
+        with DaskCluster(local.address, timeouts=PATIENT) as executor:
+            items = ["a", "poison", "b", "c"]
+            outcomes = dict(executor.run(_die_on_poison, items))
+            lost, seen = executor.pages_lost, len(executor.checks)
+    assert outcomes == {0: "A", 1: WorkerDied(TRIES), 2: "B", 3: "C"}
+    assert lost >= 2
+    assert seen >= 3  # at least one worker came back under a new address and was checked before use
