@@ -242,3 +242,26 @@ def test_a_task_that_kills_its_worker_twice_is_given_up_and_the_others_are_not(t
     assert outcomes == {0: "A", 1: WorkerDied(TRIES), 2: "B", 3: "C"}
     assert lost >= 2
     assert seen >= 3  # at least one worker came back under a new address and was checked before use
+
+
+def test_a_batch_cut_short_on_the_cluster_is_finished_by_the_same_command(cluster, tmp_path):
+    scans = _subset(tmp_path / "scans")
+    store = Workspace.open(tmp_path / "ws")
+
+    def stop_after_two(_result, done: int, _total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt  # Ctrl-C, as `petition add` receives it
+
+    try:
+        with DaskCluster(cluster.address, timeouts=PATIENT) as executor:
+            first = add_paths(store, scans, job=_job(), executor=executor, progress=stop_after_two)
+        with DaskCluster(cluster.address, timeouts=PATIENT) as executor:
+            second = add_paths(store, scans, job=_job(), executor=executor)
+    finally:
+        store.close()
+    assert first.interrupted and len(first.pages) == 2
+    read_again = sorted((p.ref.file_name, p.ref.page) for p in second.pages)
+    assert read_again == sorted(set(ALL_PAGES) - {(p.ref.file_name, p.ref.page) for p in first.pages})
+    lines, files = _workspace_lines(tmp_path / "ws")
+    assert files == {name: ("ok", count) for name, count in PAGES.items()}
+    assert len({(line.id.file_sha256, line.id.page_no) for line in lines}) == len(ALL_PAGES)
