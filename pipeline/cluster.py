@@ -86,7 +86,7 @@ class DaskCluster:
         self.live: set[str] = set()
         self.pages_done = 0
         self.pages_lost = 0  # page runs whose worker was lost under them (each ran again, or was given up)
-        self._started = time.monotonic()
+        self._started: float | None = None  # when the first page was handed out
         self.client = _connect(address, timeouts.connect_s)
         try:
             self.client.run_on_scheduler(_leave_retries_to_petition)
@@ -116,6 +116,9 @@ class DaskCluster:
         return sum(self.checks[a].admitted for a in self.live)
 
     def pages_per_minute(self) -> float:
+        """Pages finished per minute since the first was handed out (throughput of the whole cluster)."""
+        if self._started is None:
+            return 0.0
         return self.pages_done * 60.0 / max(time.monotonic() - self._started, 1e-6)
 
     def refresh_workers(self) -> list[WorkerCheck]:
@@ -126,11 +129,11 @@ class DaskCluster:
         for gone in self.live - set(members):
             if self.checks[gone].admitted:
                 self.say(f"cluster: worker {gone} left")
-        self.live = set(members)
         new = [self._check(address, threads) for address, threads in members.items() if address not in self.checks]
         for check in new:
             self.checks[check.address] = check
             self.say(check.line())
+        self.live = set(members) & set(self.checks)
         if any(check.admitted for check in new):
             try:
                 self.client.run_on_scheduler(_schedule_waiting_tasks)
@@ -159,6 +162,13 @@ class DaskCluster:
 
     def _check(self, address: str, threads: int) -> WorkerCheck:
         """Admit a worker whose fingerprint equals ours (it is given the resource page tasks ask for)."""
+        try:
+            return self._fingerprint_and_grant(address, threads)
+        except Exception as exc:  # noqa: BLE001 - a worker that vanished or broke mid-check is not used
+            log.debug("checking worker %s failed", address, exc_info=True)
+            return WorkerCheck(address, threads, (f"it could not be checked ({type(exc).__name__}: {exc})",))
+
+    def _fingerprint_and_grant(self, address: str, threads: int) -> WorkerCheck:
         answer = self.client.run(worker_fingerprint, workers=[address], on_error="return").get(address)
         if isinstance(answer, Fingerprint):
             differences = tuple(self.fingerprint.differences(answer))
@@ -182,6 +192,7 @@ class DaskCluster:
         if not items:  # nothing to read (every file already in the workspace): no need for a worker
             return
         self.wait_for_workers(self.timeouts.first_worker_s)
+        self._started = self._started or time.monotonic()
         schedule = Schedule(len(items))
         running: dict[Future, int] = {}
         no_worker_since: float | None = None
