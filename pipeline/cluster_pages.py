@@ -23,6 +23,7 @@ from typing import overload
 
 from pipeline.job import ReadJob, limit_omp_threads
 from scanner import ingest
+from scanner.errors import SheetError
 from scanner.types import PageRef, PageResult
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class ShippedPages(Sequence[PagePayload]):
 
     def payload(self, ref: PageRef) -> PagePayload:
         """What travels for one page. A file that cannot be read here any more (moved, or unreadable since
-        triage) travels empty: the worker then reports it unreadable, as a local worker would."""
+        triage) travels empty: the worker then reports the page unreadable."""
         try:
             if ref.kind == "pdf":
                 cut = self._cut_pdf_page(ref)
@@ -69,7 +70,7 @@ class ShippedPages(Sequence[PagePayload]):
                     return PagePayload(ref, cut, 1)
             with ingest.open_regular(Path(ref.path)) as handle:
                 return PagePayload(ref, handle.read(), ref.page)
-        except OSError:
+        except (OSError, SheetError):  # gone, or swapped for a pipe or a device: never opened, never a crash
             return PagePayload(ref, b"", ref.page)
 
     def _cut_pdf_page(self, ref: PageRef) -> bytes | None:

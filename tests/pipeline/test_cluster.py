@@ -265,3 +265,17 @@ def test_a_batch_cut_short_on_the_cluster_is_finished_by_the_same_command(cluste
     lines, files = _workspace_lines(tmp_path / "ws")
     assert files == {name: ("ok", count) for name, count in PAGES.items()}
     assert len({(line.id.file_sha256, line.id.page_no) for line in lines}) == len(ALL_PAGES)
+
+
+def test_a_file_gone_after_triage_is_an_unreadable_page_not_a_crash(tmp_path):
+    from pipeline.cluster_pages import ShippedPages, read_shipped
+    from scanner import ingest
+
+    scan = Path(shutil.copy(SCANS / "stacked_lowres.jpg", tmp_path / "gone.jpg"))
+    refs = ingest.page_refs(scan, pdf_dpi=200)
+    scan.unlink()
+    os.mkfifo(scan)  # a pipe where the scan was: opening it would block
+    payload = ShippedPages(refs)[0]
+    assert payload.data == b""
+    result = read_shipped(payload, ReadJob())
+    assert result.ref == refs[0] and result.status is PageStatus.UNREADABLE
