@@ -100,9 +100,9 @@ def read_pages(refs: list[PageRef], job: ReadJob, *, make_pool: PoolFactory = wo
     if executor.shares_files:
         outcomes = executor.run(partial(read_one, job=job), refs, workers=job.workers)
     else:
-        from pipeline.cluster_pages import ShippedPages, read_shipped
+        from pipeline.cluster_pages import ShippedPages, read_shipped, ship_job
 
-        outcomes = executor.run(partial(read_shipped, job=job), ShippedPages(refs), workers=job.workers)
+        outcomes = executor.run(partial(read_shipped, job=ship_job(job)), ShippedPages(refs), workers=job.workers)
     for index, outcome in outcomes:
         yield _no_result(refs[index], outcome) if isinstance(outcome, (WorkerDied, TaskRaised)) else outcome
 

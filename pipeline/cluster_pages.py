@@ -3,7 +3,7 @@ page task carries the bytes it is read from, and its result (crops included) com
 
 What travels is as small as the page allows: an image file whole (one page, or a multi-page TIFF whose frame
 is picked on the worker), a PDF page cut out of its file with pypdf (a one-page PDF: poppler renders it to the
-same pixels). A PDF that pypdf cannot cut travels whole. The worker writes the bytes to a private temporary
+same pixels). A PDF that pypdf cannot cut travels whole. A form's blank sheet travels with the job. The worker writes the bytes to a private temporary
 file, reads it with the same `read_one` as a local worker, and gives the result back under the page's own
 reference, so that nothing downstream can tell where a page was read.
 
@@ -12,6 +12,7 @@ Imports nothing of Dask: the payloads are plain picklable data.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -92,18 +93,52 @@ class ShippedPages(Sequence[PagePayload]):
             return None
 
 
-def read_shipped(payload: PagePayload, job: ReadJob) -> PageResult:
+@dataclass(frozen=True)
+class ShippedJob:
+    """The job as a worker on another machine gets it: with the bytes of its form's blank sheet, when the form
+    has one (the form names a file on this machine, which the worker cannot read)."""
+
+    job: ReadJob
+    blank_sheet: bytes = b""
+    blank_sheet_suffix: str = ".png"
+
+
+def ship_job(job: ReadJob) -> ShippedJob:
+    template = job.form.template if job.form is not None else None
+    if template is None:
+        return ShippedJob(job)
+    return ShippedJob(job, template.read_bytes(), template.suffix)
+
+
+def _job_here(shipped: ShippedJob) -> ReadJob:
+    """The job with its form's blank sheet in a file of this machine (written once per sheet, named by content:
+    the registration stage reads it by path and caches it by path)."""
+    job = shipped.job
+    if not shipped.blank_sheet or job.form is None:
+        return job
+    digest = hashlib.sha256(shipped.blank_sheet).hexdigest()[:32]
+    path = Path(tempfile.gettempdir()) / f"petition-blank-sheet-{digest}{shipped.blank_sheet_suffix}"
+    if not path.is_file():
+        handle, partial = tempfile.mkstemp(prefix="petition-blank-sheet-", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(shipped.blank_sheet)
+        os.replace(partial, path)  # whole or not at all: two workers of one machine may write it at once
+    return replace(job, form=replace(job.form, template=path))
+
+
+def read_shipped(payload: PagePayload, job: ShippedJob) -> PageResult:
     """Read one sent page on a cluster worker, exactly as a local worker reads it from its file."""
     from pipeline.batch import read_one
 
     limit_omp_threads(force=True)  # a worker is held to one Tesseract thread, as a local one is
+    job_here = _job_here(job)
     ref = payload.ref
     handle, path = tempfile.mkstemp(prefix="petition-page-")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(payload.data)
         local = PageRef(path, ref.file_name, payload.page_in_data, ref.kind, ref.dpi)
-        result = read_one(local, job)
+        result = read_one(local, job_here)
     finally:
         os.unlink(path)
     return _as_page(result, ref, payload.page_in_data)
@@ -117,4 +152,4 @@ def _as_page(result: PageResult, ref: PageRef, page_in_data: int) -> PageResult:
     return replace(result, ref=ref, message=message)
 
 
-__all__ = ["PagePayload", "ShippedPages", "read_shipped"]
+__all__ = ["PagePayload", "ShippedJob", "ShippedPages", "read_shipped", "ship_job"]

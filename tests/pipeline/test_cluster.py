@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -196,7 +197,7 @@ def test_an_address_with_no_scheduler_is_a_clear_error():
 
 def test_a_cut_out_pdf_page_is_reported_under_its_own_number(tmp_path):
     """A PDF page travels as a one-page PDF; what the worker says about "page 1" is said about the page."""
-    from pipeline.cluster_pages import ShippedPages, read_shipped
+    from pipeline.cluster_pages import ShippedPages, read_shipped, ship_job
     from scanner import ingest
 
     pdf = tmp_path / "two.pdf"
@@ -205,7 +206,7 @@ def test_a_cut_out_pdf_page_is_reported_under_its_own_number(tmp_path):
     refs = ingest.page_refs(pdf, pdf_dpi=100)
     payload = ShippedPages(refs)[1]
     assert payload.page_in_data == 1 and payload.data.startswith(b"%PDF-")
-    result = read_shipped(payload, ReadJob())
+    result = read_shipped(payload, ship_job(ReadJob()))
     assert result.ref == refs[1]
     assert result.status is PageStatus.NO_TABLE
     assert result.message.startswith("two.pdf page 2:"), result.message
@@ -268,7 +269,7 @@ def test_a_batch_cut_short_on_the_cluster_is_finished_by_the_same_command(cluste
 
 
 def test_a_file_gone_after_triage_is_an_unreadable_page_not_a_crash(tmp_path):
-    from pipeline.cluster_pages import ShippedPages, read_shipped
+    from pipeline.cluster_pages import ShippedPages, read_shipped, ship_job
     from scanner import ingest
 
     scan = Path(shutil.copy(SCANS / "stacked_lowres.jpg", tmp_path / "gone.jpg"))
@@ -277,5 +278,39 @@ def test_a_file_gone_after_triage_is_an_unreadable_page_not_a_crash(tmp_path):
     os.mkfifo(scan)  # a pipe where the scan was: opening it would block
     payload = ShippedPages(refs)[0]
     assert payload.data == b""
-    result = read_shipped(payload, ReadJob())
+    result = read_shipped(payload, ship_job(ReadJob()))
     assert result.ref == refs[0] and result.status is PageStatus.UNREADABLE
+
+
+def test_a_form_with_a_blank_sheet_reads_the_same_on_the_cluster(cluster, tmp_path):
+    """The form names its blank sheet by a path of this machine, which a worker elsewhere cannot read: the
+    sheet's bytes travel with the job."""
+    from pipeline.cluster_pages import ShippedPages, read_shipped, ship_job
+    from scanner import ingest
+    from scanner.form import load_form
+
+    forms = Path(shutil.copytree(ROOT / "samples" / "forms", tmp_path / "forms"))
+    form = load_form(forms / "city-form.toml")
+    assert form.template is not None
+    scans = [Path(shutil.copy(ROOT / "samples" / "city" / name, tmp_path / name))
+             for name in ("city_0001_filled_scan.jpg", "city_0004_blank_scan.jpg")]
+    job = replace(_job(), form=form)
+    local_ws, cluster_ws = Workspace.open(tmp_path / "local"), Workspace.open(tmp_path / "cluster")
+    try:
+        local = add_paths(local_ws, scans, job=job, executor=LocalPool())
+        with DaskCluster(cluster.address, timeouts=PATIENT) as executor:
+            remote = add_paths(cluster_ws, scans, job=job, executor=executor)
+    finally:
+        local_ws.close()
+        cluster_ws.close()
+    assert [p.status for p in local.pages] == [PageStatus.OK] * 2
+    assert all(p.registration for p in local.pages)  # both pages lined up with the blank sheet
+    assert [(p.status, p.registration) for p in remote.pages] == [(p.status, p.registration) for p in local.pages]
+    assert _workspace_lines(tmp_path / "cluster") == _workspace_lines(tmp_path / "local")
+
+    # A worker that cannot see the client's files: the client's copy is gone once the job is made.
+    shipped = ship_job(job)
+    payload = ShippedPages(ingest.page_refs(scans[0], pdf_dpi=200))[0]
+    shutil.rmtree(forms)
+    elsewhere = read_shipped(payload, shipped)
+    assert (elsewhere.status, elsewhere.registration) == (local.pages[0].status, local.pages[0].registration)
