@@ -34,6 +34,9 @@ RATIO = 0.8
 # puts it, and differs in fewer than this many of ORB's 256 bits (unrelated corners differ in about half).
 GUIDE_RADIUS = 6.0
 GUIDE_MAX_BITS = 80
+# Phrases within a 1/SNAP_BANDS of the page's height of each other agree on one local shift (a table line is
+# about a twentieth of a letter page; its number, its cell labels and its sub-row labels share the band).
+SNAP_BANDS = 25
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class RegistrationSettings:
     # How far (a share of the page width) print may land from where the template has it and still count as
     # matched: leveling and JPEG leave about a pixel or two; the dropout mask grows by the same margin.
     tolerance: float = 3.0 / 1700
+    # How far (in tolerances) each printed phrase may move onto the page's own print before it drops out.
+    snap_reach: int = 3
 
 
 @dataclass(frozen=True)
@@ -173,13 +178,64 @@ def print_overlap(page_ink: np.ndarray, template: Template, settings: Registrati
 
 
 def labels_on_page(template: Template, homography: np.ndarray, shape: tuple[int, ...],
-                   settings: RegistrationSettings = RegistrationSettings()) -> np.ndarray:
+                   settings: RegistrationSettings = RegistrationSettings(), *,
+                   ink: np.ndarray | None = None) -> np.ndarray:
     """The template's printed labels in the page's own frame (the page is never resampled: its pixels are
-    read as scanned), grown by the registration tolerance."""
+    read as scanned), grown by the registration tolerance.
+
+    Given the page's ink, each printed phrase is first moved onto the page's own print (`_snapped_to_print`):
+    one homography leaves a few pixels of error here and there (paper that is not flat, the fit's own
+    tolerance), and a label's edge left behind is read as writing ("j" from the foot of PRINTED)."""
     height, width = shape[:2]
     placed = cv2.warpPerspective(template.label_mask.astype(np.uint8), np.linalg.inv(homography), (width, height),
                                  flags=cv2.INTER_NEAREST, borderValue=0)
-    return cv2.dilate(placed, _disk(_tolerance_px(template, settings))) > 0
+    tolerance = _tolerance_px(template, settings)
+    if ink is not None:
+        placed = _snapped_to_print(placed > 0, ink > 0, reach=settings.snap_reach * tolerance)
+    return cv2.dilate(placed.astype(np.uint8), _disk(tolerance)) > 0
+
+
+def _snapped_to_print(placed: np.ndarray, ink: np.ndarray, *, reach: int) -> np.ndarray:
+    """Each printed phrase (labels closed into blobs a letter's width apart) moved by the shift, within
+    `reach` pixels, that lays its band of the sheet's print best on the page's ink; no shift when none does
+    better (ties stay put).
+
+    The shift is agreed by every phrase in the same band across the page (a table line's number, its cell
+    labels): writing over one label would pull that label onto the writing, and its neighbours outvote it."""
+    gap = max(3, reach)
+    blobs = cv2.morphologyEx(placed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((gap, 2 * gap + 1), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    padded = cv2.copyMakeBorder(ink.astype(np.float32), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
+    boxes = [tuple(int(v) for v in row[:4]) for row in stats[1:count]]
+    fits = [_shift_fit(placed, padded, box, reach) for box in boxes]
+    middles = np.array([y + h / 2 for _, y, _, h in boxes])
+    band = placed.shape[0] / SNAP_BANDS
+    snapped = np.zeros_like(placed)
+    for (x, y, w, h), middle in zip(boxes, middles):
+        agreed = sum(fit for fit, other in zip(fits, middles) if abs(other - middle) <= band)
+        _, most, _, (best_x, best_y) = cv2.minMaxLoc(agreed)
+        dy, dx = (best_y - reach, best_x - reach) if most > agreed[reach, reach] + 1e-6 else (0, 0)
+        _paste(snapped, placed[y:y + h, x:x + w], y + dy, x + dx)
+    return snapped
+
+
+def _shift_fit(placed: np.ndarray, padded_ink: np.ndarray, box: tuple[int, int, int, int], reach: int
+               ) -> np.ndarray:
+    """Share of a phrase's print that lands on the page's ink at every shift within `reach` (matchTemplate
+    over the phrase's box grown by `reach`)."""
+    x, y, w, h = box
+    label = placed[y:y + h, x:x + w].astype(np.float32)
+    hits = cv2.matchTemplate(padded_ink[y:y + h + 2 * reach, x:x + w + 2 * reach], label, cv2.TM_CCORR)
+    return hits / max(1.0, float(label.sum()))
+
+
+def _paste(into: np.ndarray, mask: np.ndarray, top: int, left: int) -> None:
+    """OR `mask` into `into` with its top-left corner at (top, left); what falls outside is dropped."""
+    height, width = into.shape
+    y0, x0 = max(0, top), max(0, left)
+    y1, x1 = min(height, top + mask.shape[0]), min(width, left + mask.shape[1])
+    if y1 > y0 and x1 > x0:
+        into[y0:y1, x0:x1] |= mask[y0 - top:y1 - top, x0 - left:x1 - left]
 
 
 def drop_print(ink: np.ndarray, printed: np.ndarray) -> np.ndarray:
