@@ -297,6 +297,9 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
     mass = np.bincount(cell_of[writing], weights=areas[writing], minlength=len(votes))
     # Hugging a rule: within its thickness and a few pixels (6 at the reference) of it.
     near = 2 * context.scale.rule_px + context.scale.px(6)
+    # Cut by the rule's removal: a stroke's end within the rule's thickness and a few pixels (4 at the
+    # reference) of it (writing that only comes near a rule was not cut by it).
+    cut = context.scale.rule_px + context.scale.px(4)
     for index in np.flatnonzero(mass):
         members = np.flatnonzero(writing & (cell_of == index))
         cell = cells[index]
@@ -319,7 +322,7 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
             # A tail continues a stroke of the neighbour's cut at the rule: a name written high in its own
             # cell under a signed line is not one (the neighbour's writing there stops short of the rule).
             continued = _continued_area(stats, members, np.flatnonzero(writing & (cell_of == neighbour)), rule_y,
-                                        near)
+                                        near=near, cut=cut)
             tail_area = int(areas[members].sum())
             if continued > 0 and continued >= (thresholds.overflow_mass_ratio if own else 1) * tail_area:
                 cell_of[members] = neighbour
@@ -346,18 +349,19 @@ def _across_rule(layout: SheetLayout, cell: CellRef, *, upward: bool) -> CellRef
     return None
 
 
-def _continued_area(stats: np.ndarray, tail: np.ndarray, neighbour: np.ndarray, rule_y: int, near: int) -> int:
-    """Ink of the neighbour's strokes that the rule's removal cut from the tail's: those reaching the rule at
-    `rule_y` (within `near`) where the tail's strokes do, overlapping them across (with `near` to spare). A
-    tail is the lesser side of such a cut (a signature's body is above its loop); a name written high in its
-    cell under a signed line continues nothing."""
-    def reaching(members: np.ndarray) -> np.ndarray:
+def _continued_area(stats: np.ndarray, tail: np.ndarray, neighbour: np.ndarray, rule_y: int, *, near: int,
+                    cut: int) -> int:
+    """Ink of the neighbour's strokes that the rule's removal cut from the tail's: the tail's strokes that end
+    at the rule at `rule_y` (within `cut`), and the neighbour's reaching it (within `near`) where they do,
+    overlapping them across (with `near` to spare). A tail is the lesser side of such a cut (a signature's
+    body is above its loop); a name written high in its cell under a signed line continues nothing."""
+    def reaching(members: np.ndarray, within: int) -> np.ndarray:
         top = stats[members, cv2.CC_STAT_TOP]
         bottom = top + stats[members, cv2.CC_STAT_HEIGHT]
-        return members[(top <= rule_y + near) & (bottom >= rule_y - near)]
+        return members[(top <= rule_y + within) & (bottom >= rule_y - within)]
 
-    starts = reaching(tail)
-    continued = [a for a in reaching(neighbour) if any(_overlap_across(stats, a, b, near) for b in starts)]
+    starts = reaching(tail, cut)
+    continued = [a for a in reaching(neighbour, near) if any(_overlap_across(stats, a, b, near) for b in starts)]
     return int(stats[continued, cv2.CC_STAT_AREA].sum()) if continued else 0
 
 
