@@ -307,10 +307,14 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
         box = layout.box(cell)
         top = int(stats[members, cv2.CC_STAT_TOP].min())
         bottom = int((stats[members, cv2.CC_STAT_TOP] + stats[members, cv2.CC_STAT_HEIGHT]).max())
-        # Writing this tall is the cell's own, however small, unless it plainly continues a far heavier stroke
-        # cut at the rule: a signature's loop spilling into the next line's half-height sub-row is taller than
-        # a third of that sub-row.
-        own = bottom - top >= thresholds.own_writing_height * box.height
+        # Writing this tall is the cell's own, however small. In a half-height sub-row, a signature's loop
+        # spilling from the next line is taller than that, though still under half the sub-row: there it
+        # moves only when it plainly continues a far heavier stroke cut at the rule.
+        height = bottom - top
+        own = height >= thresholds.own_writing_height * box.height
+        sub_row = box.height < line.y1 - line.y0
+        if own and not (sub_row and height < thresholds.sub_row_tail_height * box.height):
+            continue
         # Only across the rules between physical lines: a sub-cell's neighbours belong to the same signer.
         sides = ((_across_rule(layout, cell, upward=True), box.y0 == line.y0 and top <= line.y0 + near, line.y0),
                  (_across_rule(layout, cell, upward=False), box.y1 == line.y1 and bottom >= line.y1 - near, line.y1))
