@@ -62,6 +62,7 @@ test: setup browser-deps
 
 bench: setup
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_read.py --pages 12 --out BENCHMARKS.md
+	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_cluster.py --pages 12 --out BENCHMARKS.md --scaling docs/scaling.md
 	$(BIN)/python bench/bench_dedupe.py --sizes 10000,100000,1000000 --out BENCHMARKS.md
 	OMP_THREAD_LIMIT=1 $(BIN)/python bench/bench_register.py --pages 8 --out BENCHMARKS.md
 	$(BIN)/python bench/bench_review.py --users 20 --seconds 20 --out BENCHMARKS.md

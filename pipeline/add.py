@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.batch import Progress, ReadJob, open_file, run
-from pipeline.pool import PoolFactory, worker_pool
+from pipeline.pool import PoolFactory, TaskExecutor, worker_pool
 from pipeline.store import Workspace
 from scanner import ingest
 from scanner.errors import SheetError
@@ -57,11 +57,12 @@ class AddReport:
 
 def add_paths(workspace: Workspace, paths: Iterable[Path], *, job: ReadJob, workers: int | None = None,
               pdf_dpi: int | None = None, executor_factory: PoolFactory = worker_pool,
-              progress: Progress | None = None) -> AddReport:
+              progress: Progress | None = None, executor: TaskExecutor | None = None) -> AddReport:
     """`batch.run` into the workspace (what the review app's uploads call); workers and pdf_dpi, when given,
-    replace the job's."""
+    replace the job's; `executor` (a pipeline.cluster.DaskCluster) reads the pages elsewhere."""
     job = replace(job, workers=workers or job.workers, pdf_dpi=pdf_dpi or job.pdf_dpi)
-    return run(paths, job, WorkspaceSink(workspace), progress=progress, make_pool=executor_factory)
+    return run(paths, job, WorkspaceSink(workspace), progress=progress, make_pool=executor_factory,
+               executor=executor)
 
 
 def file_sha256(path: Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pipeline.job import ReadJob
-from pipeline.pool import PoolFactory, TaskRaised, WorkerDied, run_tasks, worker_pool
+from pipeline.pool import LocalPool, PoolFactory, TaskExecutor, TaskRaised, WorkerDied, worker_pool
 from scanner import ingest
 from scanner.errors import SheetError
 from scanner.read import read_file_page
@@ -53,12 +53,14 @@ class Sink(Protocol[Report_co]):
 
 
 def run(paths: Iterable[Path], job: ReadJob, sink: Sink[Report_co], *, progress: Progress | None = None,
-        make_pool: PoolFactory = worker_pool) -> Report_co:
-    """Triage → read pages through one pool (a worker that dies is replaced) → the sink, page by page → report."""
+        make_pool: PoolFactory = worker_pool, executor: TaskExecutor | None = None) -> Report_co:
+    """Triage → read pages through one pool (a worker that dies is replaced) → the sink, page by page → report.
+    `executor`: where pages are read (default: this machine's processes, made by `make_pool`; or a
+    pipeline.cluster.DaskCluster)."""
     to_read = [ref for path in ingest.discover(list(paths)) for ref in sink.plan(path, job)]
     interrupted = False
     try:
-        for done, result in enumerate(read_pages(to_read, job, make_pool=make_pool), start=1):
+        for done, result in enumerate(read_pages(to_read, job, make_pool=make_pool, executor=executor), start=1):
             sink.page(result)
             if progress:
                 progress(result, done, len(to_read))
@@ -89,10 +91,19 @@ def _file_failed(path: Path, name: str, status: PageStatus, message: str) -> Pag
     return PageResult(PageRef(str(path), name, 0, "unknown", 0), status, message)
 
 
-def read_pages(refs: list[PageRef], job: ReadJob, *, make_pool: PoolFactory = worker_pool) -> Iterator[PageResult]:
+def read_pages(refs: list[PageRef], job: ReadJob, *, make_pool: PoolFactory = worker_pool,
+               executor: TaskExecutor | None = None) -> Iterator[PageResult]:
     """Every page's result as it finishes, always in worker processes: a page that kills its process (out of
-    memory, a crash in C code) takes down that worker, never this one."""
-    for index, outcome in run_tasks(partial(read_one, job=job), refs, workers=job.workers, make_pool=make_pool):
+    memory, a crash in C code) takes down that worker, never this one. Workers on another machine are sent
+    each page's bytes (pipeline/cluster_pages.py) instead of its path."""
+    executor = executor or LocalPool(make_pool)
+    if executor.shares_files:
+        outcomes = executor.run(partial(read_one, job=job), refs, workers=job.workers)
+    else:
+        from pipeline.cluster_pages import ShippedPages, read_shipped, ship_job
+
+        outcomes = executor.run(partial(read_shipped, job=ship_job(job)), ShippedPages(refs), workers=job.workers)
+    for index, outcome in outcomes:
         yield _no_result(refs[index], outcome) if isinstance(outcome, (WorkerDied, TaskRaised)) else outcome
 
 

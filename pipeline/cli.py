@@ -37,6 +37,10 @@ FormOption = Annotated[Optional[Path], typer.Option("--form", help="Form file (T
 FormRefOption = Annotated[Optional[str], typer.Option("--form", help="Form file (TOML), or the name of a form stored"
                                                       " in the workspace (form add); an existing file wins.")]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Pages read in parallel (processes).")]
+ClusterOption = Annotated[Optional[str], typer.Option(
+    "--cluster", envvar="PETITION_CLUSTER",
+    help="Read the pages on a Dask cluster (tcp://HOST:PORT of a 'dask scheduler') instead of this machine's"
+         " processes; --workers is then ignored. See README: Reading on several machines.")]
 DpiOption = Annotated[int, typer.Option("--dpi", min=72, max=600, help="Resolution PDFs are rendered at.")]
 TimeoutOption = Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take (0: no limit).")]
 AcceptOption = Annotated[Optional[float], typer.Option(
@@ -64,16 +68,20 @@ def read(
     page_timeout: TimeoutOption = ReadJob.PAGE_TIMEOUT_S,
     recognizer: RecognizerOption = "pp-ocr",
     accept_names_at: AcceptOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Read every line of every sheet: status, name, confidence, review reasons → rows.csv."""
     from pipeline.batch import run
     from pipeline.sinks import CsvSink
 
+    if cluster and debug_dir:  # overlays would be written on the machine that reads each page
+        raise typer.BadParameter("--debug-dir works on this machine only; read without --cluster",
+                                 param_hint="--debug-dir")
     limit_omp_threads()
     job = _job(ReadJob(debug_dir=str(debug_dir) if debug_dir else None, workers=workers, pdf_dpi=dpi),
                recognizer=recognizer, form=form, page_timeout_s=page_timeout, accept_name_confidence=accept_names_at)
-    with _interruptible("nothing was written"):
-        report = run(scans, job, CsvSink(), progress=_progress)
+    with _interruptible("nothing was written"), _executor(cluster) as executor:
+        report = run(scans, job, CsvSink(), progress=_progress, executor=executor)
     if report.interrupted:
         _stop_interrupted("nothing was written")
     try:
@@ -95,6 +103,7 @@ def add(
     page_timeout: TimeoutOption = ReadJob.PAGE_TIMEOUT_S,
     recognizer: RecognizerOption = "pp-ocr",
     accept_names_at: AcceptOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Add scans to the campaign workspace; files already there (by content) are skipped, an interrupted
     run is finished by running the same command again."""
@@ -110,8 +119,9 @@ def add(
         store = Workspace.open(workspace)
     job = replace(job, form=_form_file_or_name(form, store)) if form is not None else job
     # Ctrl-C after the pages were read (while files are settled): every saved page is kept all the same.
-    with _interruptible(ADD_CONTINUES), closing(store), _progress_bar() as tick:
-        report = run(scans, job, WorkspaceSink(store), progress=tick)
+    with _interruptible(ADD_CONTINUES), closing(store), _executor(cluster) as executor, \
+            _progress_bar(executor) as tick:
+        report = run(scans, job, WorkspaceSink(store), progress=tick, executor=executor)
         matched = None if report.interrupted else match_if_loaded(store)  # a voter file is loaded: match too
     typer.echo(add_summary(report, workspace) + (f"\n{matched.headline()}" if matched else ""))
     if report.interrupted:
@@ -294,21 +304,41 @@ def add_summary(report, workspace: Path) -> str:
 
 
 @contextmanager
-def _progress_bar():
-    """A progress bar with pages/s and time left on a terminal; silent otherwise (logs, CI)."""
+def _executor(cluster: str | None) -> Iterator[Any]:
+    """Where pages are read: None (this machine's processes), or the Dask cluster at `cluster`, whose workers
+    are checked as they join (each one admitted or refused is printed) and whose throughput ends the run."""
+    if not cluster:
+        yield None
+        return
+    from pipeline.cluster import DaskCluster
+
+    with exits_on_error(), DaskCluster(cluster, say=lambda line: typer.echo(line, err=True)) as executor:
+        yield executor
+        typer.echo(executor.summary(), err=True)
+
+
+@contextmanager
+def _progress_bar(cluster=None):
+    """A progress bar with pages/s and time left on a terminal (on a cluster: pages/min and its workers);
+    silent otherwise (logs, CI)."""
     if not sys.stderr.isatty():
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} pages"),
-               TextColumn("{task.fields[rate]:.2f} pages/s"), TimeRemainingColumn())
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("reading", total=None, rate=0.0)
+        task = bar.add_task("reading", total=None, rate="")
         started = time.monotonic()
 
         def tick(_result, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, rate=done / max(time.monotonic() - started, 1e-6))
+            per_s = done / max(time.monotonic() - started, 1e-6)
+            if cluster is None:
+                bar.update(task, completed=done, total=total, rate=f"{per_s:.2f} pages/s")
+            else:
+                bar.update(task, completed=done, total=total, description=f"cluster, {cluster.workers} workers",
+                           rate=f"{per_s * 60:.1f} pages/min")
 
         yield tick
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pipeline.match_pixels import CropScorer
-from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidate, decide, line_name,
-                                  near)
+from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidates_of, decide,
+                                  line_name, near)
 from pipeline.names import canonicals, fold, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
@@ -104,23 +104,24 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
     names = [_line_name(x) for x in lines]
     keys = [_line_keys(x) for x in lines]
     found: list[set[int]] = [set() for _ in lines]
-    seen: list[set[int]] = [set() for _ in lines]
+    seen: list[dict[tuple[str, str, str, str], bool]] = [{} for _ in lines]
     for column in stored_voters.KEY_COLUMNS:
         wanted: dict[str, list[int]] = {}
         for index, line_keys in enumerate(keys):
             for key in line_keys.get(column, ()):
                 wanted.setdefault(key, []).append(index)
-        for key, rowid, whole, key_first, key_last, first_name in stored_voters.lookup(workspace, version, column,
-                                                                                     list(wanted)):
+        for key, whole, key_first, key_last, first_name, rowids in stored_voters.lookup(workspace, version, column,
+                                                                                      list(wanted)):
+            name = (whole, key_first, key_last, first_name)
             for index in wanted[key]:
-                if rowid not in seen[index]:  # the prefilter once per line and voter, on the key columns
-                    seen[index].add(rowid)
-                    if near(names[index], whole, key_first, key_last, first_name):
-                        found[index].add(rowid)
+                if name not in seen[index]:  # the prefilter once per line and name, on the key columns
+                    seen[index][name] = near(names[index], whole, key_first, key_last, first_name)
+                if seen[index][name]:
+                    found[index].update(rowids)
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):
-        candidates = sorted((candidate(name, voters[r]) for r in rowids), key=_text_rank)
+        candidates = sorted(candidates_of(name, [voters[r] for r in rowids]), key=_text_rank)
         candidates = [c for c in candidates if c.cost <= settings.max_cost]
         if scorer is not None and candidates and line.name_crop:
             candidates = _with_pixels(workspace, scorer, line, candidates)

@@ -11,6 +11,7 @@ explains its spelling about as well as the recognizer's own reading and clearly 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -194,6 +195,19 @@ def _address_agreement(line: LineName, voter: Voter) -> int:
     if line.house and house and Levenshtein.distance(line.house, house) >= 2 and street_similar < 0.5:
         return -1
     return 0
+
+
+def candidates_of(line: LineName, voters: Sequence[Voter]) -> list[Candidate]:
+    """`candidate` for each voter, the name's cost worked out once for every voter of the same name."""
+    costs: dict[tuple[str, str, str, str], float] = {}
+    out = []
+    for voter in voters:
+        name = (voter.key_first, voter.key_last, voter.first_name, voter.middle_name)
+        if name not in costs:
+            costs[name] = name_cost(line, voter)
+        support, veto = evidence(line, voter)
+        out.append(Candidate(voter, costs[name], support, veto))
+    return out
 
 
 def candidate(line: LineName, voter: Voter) -> Candidate:

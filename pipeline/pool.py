@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
-from typing import TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 from pipeline.job import limit_omp_threads
 
@@ -107,19 +107,46 @@ def _exit_when_gone(sentinel: int) -> None:
     os._exit(1)
 
 
+class TaskExecutor(Protocol):
+    """Where page tasks run: this machine's processes (LocalPool) or a Dask cluster (pipeline/cluster.py).
+    Either way `run` yields (index of the item, its result) as tasks finish, WorkerDied for a task that killed
+    its worker TRIES times, TaskRaised for one that raised; the items are only read as tasks are handed out."""
+
+    # True: the workers open the input files themselves (this machine). False: they are sent each page's
+    # bytes (another machine); batch.read_pages then hands them pipeline/cluster_pages.py's payloads.
+    shares_files: ClassVar[bool]
+
+    def run(self, task: Callable[[T], R], items: Sequence[T], *, workers: int) -> Iterator[
+            tuple[int, R | WorkerDied | TaskRaised]]:
+        """Run `task` on every item; `workers` is what the caller asked for (a cluster has its own count)."""
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """This machine's worker processes (run_tasks): what `petition read/add` use without --cluster."""
+
+    make_pool: PoolFactory = worker_pool
+    shares_files: ClassVar[bool] = True
+
+    def run(self, task: Callable[[T], R], items: Sequence[T], *, workers: int) -> Iterator[
+            tuple[int, R | WorkerDied | TaskRaised]]:
+        return run_tasks(task, items, workers=workers, make_pool=self.make_pool)
+
+
 def run_tasks(task: Callable[[T], R], items: Sequence[T], *, workers: int,
               make_pool: PoolFactory = worker_pool) -> Iterator[tuple[int, R | WorkerDied | TaskRaised]]:
     """(index of the item, its result) as tasks finish; WorkerDied for a task that killed its worker twice,
     TaskRaised for one that raised: either way that task's failure, never the others'.
     `task` and the items must pickle (a module-level function, or a functools.partial of one)."""
-    schedule = _Schedule(len(items))
+    schedule = Schedule(len(items))
     while schedule.waiting:
         size = max(1, min(workers, len(schedule.waiting)))  # no idle ~360 MB workers for a short batch
         yield from _one_pool(task, items, schedule, make_pool(size), size)
 
 
-class _Schedule:
-    """Which task runs next. A suspect (running when a worker died) runs alone and first."""
+class Schedule:
+    """Which task runs next. A suspect (running when a worker died) runs alone and first. Shared with the
+    cluster (pipeline/cluster.py), so that a page is blamed by the same rule wherever it runs."""
 
     def __init__(self, count: int) -> None:
         self.waiting: deque[int] = deque(range(count))
@@ -154,7 +181,7 @@ class _Broken:
 BROKEN = _Broken()
 
 
-def _one_pool(task: Callable[[T], R], items: Sequence[T], schedule: _Schedule, pool: Executor,
+def _one_pool(task: Callable[[T], R], items: Sequence[T], schedule: Schedule, pool: Executor,
               workers: int) -> Iterator[tuple[int, R | WorkerDied | TaskRaised]]:
     """Run waiting tasks on one pool until none is left or a worker dies (which breaks the whole pool)."""
     running: dict[Future, int] = {}
@@ -178,7 +205,7 @@ def _one_pool(task: Callable[[T], R], items: Sequence[T], schedule: _Schedule, p
         pool.shutdown(wait=not stopped, cancel_futures=True)
 
 
-def _hand_out(task: Callable[[T], R], items: Sequence[T], schedule: _Schedule, pool: Executor,
+def _hand_out(task: Callable[[T], R], items: Sequence[T], schedule: Schedule, pool: Executor,
               running: dict[Future, int], workers: int) -> list[int]:
     """Give free workers waiting tasks; the tasks given up (see below), almost always none."""
     taken = schedule.take(list(running.values()), workers - len(running))
@@ -217,4 +244,5 @@ def _outcome(future: Future) -> object:
         return TaskRaised()
 
 
-__all__ = ["PoolFactory", "PoolOwner", "TaskRaised", "WorkerDied", "init_worker", "run_tasks", "worker_pool"]
+__all__ = ["TRIES", "LocalPool", "PoolFactory", "PoolOwner", "Schedule", "TaskExecutor", "TaskRaised", "WorkerDied",
+           "init_worker", "run_tasks", "worker_pool"]

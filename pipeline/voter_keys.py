@@ -78,12 +78,14 @@ def zip_key(zip_code: str, keys: NameKeys) -> str:
     return f"{digits}|{skeleton(keys.first)[:1]}{skeleton(keys.last)[:1]}" if digits and keys.last else ""
 
 
+@lru_cache(maxsize=1 << 16)  # matching asks it of every candidate voter: a file repeats its zips
 def zip5(text: str) -> str:
     """The first five digits of a zip code (ZIP+4 cut), leading zeros kept; '' when there are fewer than five."""
     digits = "".join(c for c in str(text) if c.isdigit())
     return digits[:5] if len(digits) >= 5 else ""
 
 
+@lru_cache(maxsize=1 << 12)
 def ward_key(text: str) -> str:
     """A ward or district as a comparable token: 'Ward 03', 'W3' and '3' are one; '' when none."""
     folded = fold(text).replace("ward", "").replace("district", "").replace(" ", "")

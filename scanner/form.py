@@ -109,6 +109,12 @@ def form_on_page(form: Form, homography: np.ndarray, template_shape: tuple[int, 
     return replace(form, table=table, line_bounds=tuple(y(b) for b in form.line_bounds), fields=fields)
 
 
+def table_rows(form: Form, shape: tuple[int, ...]) -> tuple[int, int]:
+    """The page rows (top, bottom) a form placed on that page (`form_on_page`) puts its table in."""
+    height = shape[0]
+    return int(form.table[1] * height), int(round(form.table[3] * height))
+
+
 def _apply(homography: np.ndarray, x: float, y: float) -> tuple[float, float]:
     px, py, w = homography @ np.array([x, y, 1.0])
     return float(px / w), float(py / w)

@@ -297,6 +297,9 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
     mass = np.bincount(cell_of[writing], weights=areas[writing], minlength=len(votes))
     # Hugging a rule: within its thickness and a few pixels (6 at the reference) of it.
     near = 2 * context.scale.rule_px + context.scale.px(6)
+    # Cut by the rule's removal: a stroke's end within the rule's thickness and a few pixels (4 at the
+    # reference) of it (writing that only comes near a rule was not cut by it).
+    cut = context.scale.rule_px + context.scale.px(4)
     for index in np.flatnonzero(mass):
         members = np.flatnonzero(writing & (cell_of == index))
         cell = cells[index]
@@ -304,19 +307,71 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
         box = layout.box(cell)
         top = int(stats[members, cv2.CC_STAT_TOP].min())
         bottom = int((stats[members, cv2.CC_STAT_TOP] + stats[members, cv2.CC_STAT_HEIGHT]).max())
-        if bottom - top >= thresholds.own_writing_height * box.height:
-            continue  # writing of this cell in its own right, however small
+        # Writing this tall is the cell's own, however small. In a half-height sub-row, a signature's loop
+        # spilling from the next line is taller than that, though still under half the sub-row: there it
+        # moves only when it plainly continues a far heavier stroke cut at the rule.
+        height = bottom - top
+        own = height >= thresholds.own_writing_height * box.height
+        sub_row = box.height < line.y1 - line.y0
+        if own and not (sub_row and height < thresholds.sub_row_tail_height * box.height):
+            continue
         # Only across the rules between physical lines: a sub-cell's neighbours belong to the same signer.
-        sides = ((CellRef(cell.line - 1, cell.field), box.y0 == line.y0 and top <= line.y0 + near),
-                 (CellRef(cell.line + 1, cell.field), box.y1 == line.y1 and bottom >= line.y1 - near))
-        for beyond, at_rule in sides:
-            neighbour = position.get(beyond)
-            if at_rule and neighbour is not None and mass[neighbour] >= thresholds.overflow_mass_ratio * mass[index]:
+        sides = ((_across_rule(layout, cell, upward=True), box.y0 == line.y0 and top <= line.y0 + near, line.y0),
+                 (_across_rule(layout, cell, upward=False), box.y1 == line.y1 and bottom >= line.y1 - near, line.y1))
+        for beyond, at_rule, rule_y in sides:
+            neighbour = position.get(beyond) if beyond is not None else None
+            if not (at_rule and neighbour is not None
+                    and mass[neighbour] >= thresholds.overflow_mass_ratio * mass[index]):
+                continue
+            # A tail continues a stroke of the neighbour's cut at the rule: a name written high in its own
+            # cell under a signed line is not one (the neighbour's writing there stops short of the rule).
+            continued = _continued_area(stats, members, np.flatnonzero(writing & (cell_of == neighbour)), rule_y,
+                                        near=near, cut=cut)
+            tail_area = int(areas[members].sum())
+            if continued > 0 and continued >= (thresholds.overflow_mass_ratio if own else 1) * tail_area:
                 cell_of[members] = neighbour
                 mass[neighbour] += mass[index]
                 mass[index] = 0
                 break
     return cell_of
+
+
+def _across_rule(layout: SheetLayout, cell: CellRef, *, upward: bool) -> CellRef | None:
+    """The cell just across the rule above (or below) this one, in the same column: in a line split into
+    sub-rows that is the neighbour's bottom (or top) sub-row, whatever its role (a signature written in the
+    ADDRESS sub-row spills into the next line's SIGNATURE sub-row)."""
+    other = cell.line - 1 if upward else cell.line + 1
+    if not 0 <= other < len(layout.lines):
+        return None
+    box = layout.box(cell)
+    edge = layout.lines[other].y1 if upward else layout.lines[other].y0
+    for field in range(len(layout.fields)):
+        candidate = CellRef(other, field)
+        there = layout.box(candidate)
+        if (there.y1 if upward else there.y0) == edge and there.x0 < box.x1 and box.x0 < there.x1:
+            return candidate
+    return None
+
+
+def _continued_area(stats: np.ndarray, tail: np.ndarray, neighbour: np.ndarray, rule_y: int, *, near: int,
+                    cut: int) -> int:
+    """Ink of the neighbour's strokes that the rule's removal cut from the tail's: the tail's strokes that end
+    at the rule at `rule_y` (within `cut`), and the neighbour's reaching it (within `near`) where they do,
+    overlapping them across (with `near` to spare). A tail is the lesser side of such a cut (a signature's
+    body is above its loop); a name written high in its cell under a signed line continues nothing."""
+    def reaching(members: np.ndarray, within: int) -> np.ndarray:
+        top = stats[members, cv2.CC_STAT_TOP]
+        bottom = top + stats[members, cv2.CC_STAT_HEIGHT]
+        return members[(top <= rule_y + within) & (bottom >= rule_y - within)]
+
+    starts = reaching(tail, cut)
+    continued = [a for a in reaching(neighbour, near) if any(_overlap_across(stats, a, b, near) for b in starts)]
+    return int(stats[continued, cv2.CC_STAT_AREA].sum()) if continued else 0
+
+
+def _overlap_across(stats: np.ndarray, a: int, b: int, slack: int) -> bool:
+    a0, b0 = stats[a, cv2.CC_STAT_LEFT], stats[b, cv2.CC_STAT_LEFT]
+    return bool(a0 - slack <= b0 + stats[b, cv2.CC_STAT_WIDTH] and b0 <= a0 + stats[a, cv2.CC_STAT_WIDTH] + slack)
 
 
 def _split_touching_writing(context: PageContext, labels: np.ndarray,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from scanner.debug import DebugWriter
 from scanner.errors import NoTableFound
-from scanner.form import Form, form_on_page
+from scanner.form import Form, form_on_page, table_rows
 from scanner.grid import (
     Masks,
     NumberSide,
@@ -109,9 +109,10 @@ def _registered_form(page: Page, form: Form, settings: ReadSettings) -> PageLayo
     upright, masks, fit = _register_upright(level(page, settings=settings.normalize), template, settings)
     if not fit.ok:
         return replace(_snap_form(page, form, settings), registration=fit)
-    printed = labels_on_page(template, fit.homography, upright.gray.shape)
-    masks = replace(masks, ink=drop_print(masks.ink, printed), faint=drop_print(masks.faint, printed))
     placed = form_on_page(form, fit.homography, template.shape, upright.gray.shape)
+    printed = labels_on_page(template, fit.homography, upright.gray.shape, ink=masks.faint,
+                             rows=table_rows(placed, upright.gray.shape))
+    masks = replace(masks, ink=drop_print(masks.ink, printed), faint=drop_print(masks.faint, printed))
     layout = placed.fit(upright.gray.shape, masks, settings=settings.layout, unit=WORK_UNIT)
     return PageLayout(upright, masks, layout, Scale.of_layout(layout, unit=WORK_UNIT), fit)
 

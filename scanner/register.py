@@ -34,6 +34,9 @@ RATIO = 0.8
 # puts it, and differs in fewer than this many of ORB's 256 bits (unrelated corners differ in about half).
 GUIDE_RADIUS = 6.0
 GUIDE_MAX_BITS = 80
+# Phrases within a 1/SNAP_BANDS of the page's height of each other agree on one local shift (a table line is
+# about a twentieth of a letter page; its number, its cell labels and its sub-row labels share the band).
+SNAP_BANDS = 25
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class RegistrationSettings:
     # How far (a share of the page width) print may land from where the template has it and still count as
     # matched: leveling and JPEG leave about a pixel or two; the dropout mask grows by the same margin.
     tolerance: float = 3.0 / 1700
+    # How far (in tolerances) each printed phrase may move onto the page's own print before it drops out.
+    snap_reach: int = 3
 
 
 @dataclass(frozen=True)
@@ -173,13 +178,109 @@ def print_overlap(page_ink: np.ndarray, template: Template, settings: Registrati
 
 
 def labels_on_page(template: Template, homography: np.ndarray, shape: tuple[int, ...],
-                   settings: RegistrationSettings = RegistrationSettings()) -> np.ndarray:
+                   settings: RegistrationSettings = RegistrationSettings(), *,
+                   ink: np.ndarray | None = None, rows: tuple[int, int] | None = None) -> np.ndarray:
     """The template's printed labels in the page's own frame (the page is never resampled: its pixels are
-    read as scanned), grown by the registration tolerance."""
+    read as scanned), grown by the registration tolerance.
+
+    Given the page's ink, each printed phrase is first moved onto the page's own print (`_snapped_to_print`):
+    one homography leaves a few pixels of error here and there (paper that is not flat, the fit's own
+    tolerance), and a label's edge left behind is read as writing ("j" from the foot of PRINTED). `rows`
+    limits that to the page rows where it matters (the table's: the print beyond it lies in no cell)."""
     height, width = shape[:2]
     placed = cv2.warpPerspective(template.label_mask.astype(np.uint8), np.linalg.inv(homography), (width, height),
                                  flags=cv2.INTER_NEAREST, borderValue=0)
-    return cv2.dilate(placed, _disk(_tolerance_px(template, settings))) > 0
+    tolerance = _tolerance_px(template, settings)
+    if ink is not None:
+        reach = settings.snap_reach * tolerance
+        top, bottom = (0, height) if rows is None else (max(0, rows[0] - reach), min(height, rows[1] + reach))
+        placed = placed > 0
+        placed[top:bottom] = _snapped_to_print(placed[top:bottom], ink[top:bottom] > 0, reach=reach)
+    return cv2.dilate(placed.astype(np.uint8), _disk(tolerance)) > 0
+
+
+def _snapped_to_print(placed: np.ndarray, ink: np.ndarray, *, reach: int) -> np.ndarray:
+    """Each printed phrase (labels closed into blobs a letter's width apart) moved by the shift, within
+    `reach` pixels, that lays its band of the sheet's print best on the page's ink; no shift when none does
+    better (ties stay put).
+
+    The shift is agreed by every phrase in the same band across the page (a table line's number, its cell
+    labels): writing over one label would pull that label onto the writing, and its neighbours outvote it.
+    It is searched at half size, then settled to the pixel phrase by phrase (a search of every shift at full
+    size cost more than the whole registration)."""
+    half_placed, half_ink = _halved(placed), _halved(ink)
+    half_reach = (reach + 1) // 2
+    boxes = _phrases(half_placed, gap=max(2, half_reach))
+    shifts = _agreed_shifts(half_placed, half_ink, boxes, reach=half_reach, band=half_placed.shape[0] / SNAP_BANDS)
+    padded = cv2.copyMakeBorder(ink.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    snapped = np.zeros_like(placed)
+    for (x, y, w, h), (dy, dx) in zip(boxes, shifts):
+        x, y, w, h = 2 * x, 2 * y, 2 * w, 2 * h
+        label = placed[y:y + h, x:x + w]
+        top, left = y + 2 * dy, x + 2 * dx
+        window = _window(padded, top, left, label.shape, margin=1)
+        if window is not None:
+            near = _shift_fit(label, window)
+            _, most, _, (best_x, best_y) = cv2.minMaxLoc(near)
+            if most > near[1, 1] + 1e-6:
+                top, left = top + best_y - 1, left + best_x - 1
+        _paste(snapped, label, top, left)
+    return snapped
+
+
+def _halved(mask: np.ndarray) -> np.ndarray:
+    """A mask at half size, a pixel set where any of the four it stands for is (thin print survives)."""
+    return cv2.dilate(mask.view(np.uint8), np.ones((2, 2), np.uint8), anchor=(0, 0))[::2, ::2] > 0
+
+
+def _phrases(placed: np.ndarray, *, gap: int) -> list[tuple[int, int, int, int]]:
+    """Boxes (x, y, w, h) of the print closed into phrases: letters and words `gap` apart join."""
+    blobs = cv2.morphologyEx(placed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((gap, 2 * gap + 1), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    return [tuple(int(v) for v in row[:4]) for row in stats[1:count]]
+
+
+def _agreed_shifts(placed: np.ndarray, ink: np.ndarray, boxes: list[tuple[int, int, int, int]], *, reach: int,
+                   band: float) -> list[tuple[int, int]]:
+    """Per phrase, the shift (dy, dx) within `reach` that the phrases of its band (centres within `band`
+    rows) together lay best on the ink; (0, 0) unless some shift does better."""
+    padded = cv2.copyMakeBorder(ink.view(np.uint8), reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
+    fits = [_shift_fit(placed[y:y + h, x:x + w], padded[y:y + h + 2 * reach, x:x + w + 2 * reach])
+            for x, y, w, h in boxes]
+    middles = [y + h / 2 for _, y, _, h in boxes]
+    shifts = []
+    for middle in middles:
+        agreed = sum(fit for fit, other in zip(fits, middles) if abs(other - middle) <= band)
+        _, most, _, (best_x, best_y) = cv2.minMaxLoc(agreed)
+        shifts.append((best_y - reach, best_x - reach) if most > agreed[reach, reach] + 1e-6 else (0, 0))
+    return shifts
+
+
+def _shift_fit(label: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Share of a phrase's print that lands on the ink at every shift: matchTemplate of the phrase over a
+    window of the ink `reach` pixels larger on every side (one score per shift)."""
+    label = np.ascontiguousarray(label.view(np.uint8))  # 0/1: matchTemplate counts the hits in float
+    hits = cv2.matchTemplate(np.ascontiguousarray(window), label, cv2.TM_CCORR)
+    return hits / max(1.0, float(cv2.countNonZero(label)))
+
+
+def _window(padded: np.ndarray, top: int, left: int, shape: tuple[int, ...], *, margin: int) -> np.ndarray | None:
+    """The ink (padded by `margin` on every side) under a phrase placed at (top, left), `margin` larger on
+    every side; None where it would leave the page."""
+    y0, x0 = top, left  # in padded coordinates the margin cancels the offset
+    y1, x1 = top + shape[0] + 2 * margin, left + shape[1] + 2 * margin
+    if y0 < 0 or x0 < 0 or y1 > padded.shape[0] or x1 > padded.shape[1]:
+        return None
+    return padded[y0:y1, x0:x1]
+
+
+def _paste(into: np.ndarray, mask: np.ndarray, top: int, left: int) -> None:
+    """OR `mask` into `into` with its top-left corner at (top, left); what falls outside is dropped."""
+    height, width = into.shape
+    y0, x0 = max(0, top), max(0, left)
+    y1, x1 = min(height, top + mask.shape[0]), min(width, left + mask.shape[1])
+    if y1 > y0 and x1 > x0:
+        into[y0:y1, x0:x1] |= mask[y0 - top:y1 - top, x0 - left:x1 - left]
 
 
 def drop_print(ink: np.ndarray, printed: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ class InkThresholds:
     min_template_lines: int = 4  # fewer lines cannot tell printed ink from handwriting
     rule_run_lines: float = 3.0  # a run near a rule this many line heights long is the rule, not a letter's foot
     own_writing_height: float = 0.35  # writing this share of its cell's height tall is the cell's own
+    sub_row_tail_height: float = 0.5  # ...but in a sub-row, a taller piece under this share may be a tail
     overflow_mass_ratio: float = 3.0  # a rule-hugging tail joins a neighbour holding this many times its ink
     strike_out_width: float = 0.5  # a stroke this share of the table wide is a strike-out, not a letter
     shared_part_area: float = 0.03  # part of a shared stroke in a line, as a share of a line-height square

@@ -114,20 +114,25 @@ def problems(workspace: Workspace, version: int) -> list[Problem]:
 # A voter found by one of its keys, with what a cheap prefilter reads (the full row is fetched later): key,
 # rowid, k_whole (the skeleton of first + last), key_first, key_last, first_name. A plain tuple: there are
 # hundreds of thousands per thousand lines.
-KeyHit = tuple[str, int, str, str, str, str]
+# A key's voters grouped by the name fields matching prefilters on: (key, k_whole, key_first, key_last,
+# first_name, their rowids). A voter file holds each name many times over (7 voters a name in a million
+# synthetic rows; Smiths and Garcias in a real one): the prefilter runs once a name, not once a voter.
+NameHit = tuple[str, str, str, str, str, tuple[int, ...]]
 
 
-def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[KeyHit]:
-    """Every voter whose `column` key is one of `keys`."""
+def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[NameHit]:
+    """Every voter whose `column` key is one of `keys`, grouped by name."""
     if column not in KEY_COLUMNS:  # a column name in the SQL: only the key columns
         raise ValueError(f"{column} is not a voter key column")
     wanted = sorted({k for k in keys if k})
-    found: list[KeyHit] = []
+    found: list[NameHit] = []
     for start in range(0, len(wanted), _LOOKUP_BATCH):
         batch = wanted[start:start + _LOOKUP_BATCH]
-        found += workspace.db.execute(
-            f"SELECT {column}, rowid, k_whole, key_first, key_last, first_name FROM voters WHERE version = ? AND"
-            f" {column} IN ({', '.join('?' * len(batch))})", (version, *batch)).fetchall()
+        rows = workspace.db.execute(
+            f"SELECT {column}, k_whole, key_first, key_last, first_name, group_concat(rowid) FROM voters"
+            f" WHERE version = ? AND {column} IN ({', '.join('?' * len(batch))})"
+            f" GROUP BY {column}, k_whole, key_first, key_last, first_name", (version, *batch)).fetchall()
+        found += [(*row[:5], tuple(int(r) for r in row[5].split(","))) for row in rows]
     return found
 
 

@@ -194,3 +194,17 @@ def test_a_strike_along_the_signature_address_rule_strikes_the_line(kind):
     result = read_gray(to_gray(image))
     assert line.y0 < rule < line.y1
     assert [r.status is LineStatus.STRUCK for r in result.lines] == [False, True, False, False, False]
+
+
+def test_a_signature_spilling_from_the_address_sub_row_leaves_the_next_line_blank():
+    """Line 4 is signed low, in its ADDRESS sub-row, and the J's loop crosses the rule into line 5's SIGNATURE
+    sub-row (city set seed 31, sheet 15): the loop goes with line 4, and line 5 stays blank."""
+    statuses = ["blank", "blank", "signed", "struck", "blank"]
+    image, _ = city_form.render_city_sheet(seed=31 * 1_000_003 + 14, dpi=200, name_font="indie-flower",
+                                           statuses=statuses)
+    blank, _ = city_form.render_city_sheet(seed=31 * 1_000_003 + 14, dpi=200, blank=True)
+    cell = city_form.city_form_layout(200).lines[4].cells["signature"]
+    window = (slice(round(cell.y0), round(cell.y1)), slice(round(cell.x0), round(cell.x1)))
+    spilled = int((to_gray(image)[window] < 128).sum()) - int((to_gray(blank)[window] < 128).sum())
+    assert spilled > 50  # the loop really is in line 5's signature sub-row
+    assert [line.status.value for line in read_gray(to_gray(image)).lines] == statuses

@@ -90,3 +90,30 @@ def test_another_form_does_not_register(template, tmp_path):
     assert not fit.ok
     assert fit.quality == 0.0
     assert "form" in fit.message
+
+
+def test_print_a_few_pixels_off_the_fit_still_drops_out(template):
+    """One homography is a few pixels off here and there (paper that is not flat, the fit's tolerance): each
+    printed phrase is moved onto the page's own print before it drops out, so no label edge is left as ink."""
+    identity = np.eye(3)
+    page_print = np.zeros_like(template.label_mask)
+    page_print[5:, 4:] = template.label_mask[:-5, :-4]  # the whole sheet's print 5 px down and 4 px right
+    as_fit = drop_print(page_print, labels_on_page(template, identity, page_print.shape))
+    snapped = drop_print(page_print, labels_on_page(template, identity, page_print.shape, ink=page_print))
+    assert as_fit.sum() > 0.2 * page_print.sum()  # beyond the tolerance: much of the print would be read as ink
+    assert snapped.sum() < 0.01 * page_print.sum()
+
+
+def test_writing_near_a_label_does_not_pull_the_label_off_its_print(template):
+    """A name written just below its cell's label: the label stays where the page's print is, so the writing
+    keeps its pixels."""
+    identity = np.eye(3)
+    page = template.label_mask.copy()
+    ys, xs = np.nonzero(template.label_mask)
+    writing = np.zeros_like(page)
+    top, left = int(np.median(ys)), int(np.median(xs))
+    writing[top + 12:top + 40, left - 150:left + 150] = True  # a thick band of "writing" under mid-page print
+    writing &= ~cv2.dilate(template.label_mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    page |= writing
+    left_ink = drop_print(page, labels_on_page(template, identity, page.shape, ink=page))
+    assert (left_ink & writing).sum() > 0.95 * writing.sum()
