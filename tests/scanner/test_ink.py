@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from samples import render
 from scanner.types import LineStatus
@@ -188,3 +190,17 @@ def test_a_line_struck_through_the_sub_row_rule_is_struck(seed):
     render._strike(page, rng, line, 25, DPI)
     statuses = [r.status for r in read_gray(to_gray(page)).lines]
     assert statuses == [LineStatus.BLANK, LineStatus.STRUCK, LineStatus.BLANK, LineStatus.BLANK, LineStatus.BLANK]
+
+
+def test_a_signature_touching_a_heavier_one_above_stays_its_own(tmp_path):
+    """Calibration-font sheet (seed 41, the first): line 5's short signature "kojo fall" touches the rule
+    under line 4's long one, which reaches down to it. Writing a third of its cell tall is the line's own
+    however heavy the stroke above it: line 5 stays signed (moved up as a tail, it read name-only)."""
+    from samples.handwriting import write_handwriting_eval_set
+
+    paths = write_handwriting_eval_set(tmp_path, 1, split="calibration", seed=41, repeat_share=0.3)
+    truth = json.loads((tmp_path / "truth.json").read_text())["files"][paths[0].name]["pages"][0]["lines"]
+    assert truth[4]["status"] == "signed"
+    statuses = {r.line: r.status.value for r in read_gray(np.asarray(Image.open(paths[0]).convert("L"))).lines}
+    assert statuses[5] == "signed"
+    assert statuses[4] == truth[3]["status"]
