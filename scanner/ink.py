@@ -319,7 +319,7 @@ def _attach_overflow_tails(context: PageContext, votes: np.ndarray, cell_of: np.
         sides = ((_across_rule(layout, cell, upward=True), box.y0 == line.y0 and top <= line.y0 + near, line.y0),
                  (_across_rule(layout, cell, upward=False), box.y1 == line.y1 and bottom >= line.y1 - near, line.y1))
         for beyond, at_rule, rule_y in sides:
-            neighbour = position.get(beyond) if beyond is not None else None
+            neighbour = position.get(beyond)
             if not (at_rule and neighbour is not None
                     and mass[neighbour] >= thresholds.overflow_mass_ratio * mass[index]):
                 continue
