@@ -7,19 +7,17 @@ are signers; name-only, struck, blank and uncertain lines are not on the roster.
 from __future__ import annotations
 
 import csv
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import spreadsheet
 from pipeline.dedupe import DedupeResult, Person
-from pipeline.names import display_parts, parse_name, plain_display_parts, written_form
-from pipeline.roster import ensure_current, possible_pairs, stored_result
+from pipeline.names import parse_name
+from pipeline.roster import ensure_current, stored_result
+from pipeline.roster_rows import ROSTER_COLUMNS
 from pipeline.rows import ROW_COLUMNS
 from pipeline.store import EffectiveLine, LineId, Workspace
 from pipeline.store import lines as stored_lines
@@ -27,12 +25,9 @@ from pipeline.store import matches as stored_matches
 from pipeline.store import roster as stored_roster
 from pipeline.store import voters as stored_voters
 from pipeline.store.matches import EffectiveMatch
-from pipeline.store.roster import Member
 from scanner.types import TEXT_ROLES, LineStatus
 
 FIELD_COLUMNS = [role.value for role in TEXT_ROLES]
-ROSTER_COLUMNS = ["signer_id", "name", "first_name", "last_name", "occurrences", "sources", "source_states",
-                  "address", "zip", "email", "auto_accepted", "human_confirmed", "needs_review", "possible_duplicates"]
 
 
 @dataclass(frozen=True)
@@ -107,70 +102,19 @@ def people(lines: pd.DataFrame) -> list[Person]:
             for row, voter_id in zip(signed.itertuples(), voter_ids)]
 
 
-def roster_rows(workspace: Workspace) -> Iterator[list[object]]:
-    """One row (roster_columns order) per deduplicated signer, from the stored roster (pipeline/roster.py, folded
-    forward first when it lags), read as one query cluster by cluster: nothing is clustered again and no row
-    waits for the others. Signers come in the order of their first occurrence's entry: occurrence order after a
-    rebuild, signers folded in since after the others (store.roster.members)."""
+def roster_rows(workspace: Workspace) -> Iterator[tuple]:
+    """One row (roster_columns order) per deduplicated signer, as the stored roster keeps it rendered
+    (pipeline/roster.py, folded forward first when it lags; pipeline/roster_rows.py renders a row): nothing is
+    clustered or rendered again. Signers come in the order of their first occurrence's entry: occurrence order after
+    a rebuild, signers folded in since after the others."""
     ensure_current(workspace)
-    current = stored_voters.current_version(workspace)
-    possible: dict[str, int] = {}
-    for pair in possible_pairs(workspace):
-        possible[pair.a] = possible.get(pair.a, 0) + 1
-        possible[pair.b] = possible.get(pair.b, 0) + 1
-    members = stored_roster.members(workspace, current.version if current else None)
-    voter_file = current is not None
-    for _, cluster in groupby(members, key=itemgetter(1)):  # Member.cluster
-        found = list(cluster)
-        if len(found) > 1:
-            found.sort(key=itemgetter(2))  # occurrence order: the first is the cluster's own (signer_id)
-        yield _row(found, possible, voter_file=voter_file)
-
-
-_NUMBER_COLUMNS = frozenset({"occurrences", "auto_accepted", "human_confirmed", "possible_duplicates"})
+    return stored_roster.stored_rows(workspace, roster_columns(workspace))
 
 
 def roster_columns(workspace: Workspace) -> list[str]:
     """The roster's columns: voter_id last, only when a voter file is loaded."""
     extra = ["voter_id"] if stored_voters.current_version(workspace) else []
     return ROSTER_COLUMNS + ["middle_name"] + extra
-
-
-def _row(members: list[Member], possible: Mapping[str, int], *, voter_file: bool) -> list[object]:
-    """A signer's row from its occurrences (in occurrence order): the name as the most trusted reading wrote it
-    (confirmed by a person first, then the machine's confidence; the first such occurrence on a tie)."""
-    head = members[0]
-    if len(members) == 1:  # most signers signed once: the short way
-        best, sources = head, f"{head.file}:{head.page_no}:{head.line_no}"
-        states = "human" if head.human_confirmed else "review" if head.needs_review else "auto"
-        address = head.address if head.address.strip() else ""
-        zip_code = head.zip if head.zip.strip() else ""
-        email = head.email if head.email.strip() else ""
-        voter_id = head.voter_id if head.voter_id.strip() else ""
-        auto = int(not head.needs_review and not head.human_confirmed)
-        confirmed, review = int(bool(head.human_confirmed)), bool(head.needs_review)
-        repeats = possible.get(head.occurrence, 0)
-    else:
-        best = members[min(range(len(members)), key=lambda k: (not members[k].human_confirmed,
-                                                                -members[k].name_confidence, k))]
-        sources = ";".join(f"{m.file}:{m.page_no}:{m.line_no}" for m in members)
-        # Per source, in the same order: confirmed by a person, accepted by the machine, or still to review.
-        states = ";".join("human" if m.human_confirmed else "review" if m.needs_review else "auto" for m in members)
-        address, zip_code = _first_nonempty(m.address for m in members), _first_nonempty(m.zip for m in members)
-        email, voter_id = _first_nonempty(m.email for m in members), _first_nonempty(m.voter_id for m in members)
-        auto = sum(not m.needs_review and not m.human_confirmed for m in members)
-        confirmed, review = sum(bool(m.human_confirmed) for m in members), any(m.needs_review for m in members)
-        repeats = sum(possible.get(m.occurrence, 0) for m in members)
-    if best.first is not None:  # a name nameparser had to split: its parts were kept when it was folded in
-        written, first, middle, last = written_form(best.name), best.first, best.middle, best.last
-    else:
-        written, first, middle, last = plain_display_parts(best.name) or display_parts(best.name)
-    row: list[object] = [f"S{head.occurrence[5:21]}-{head.page_no}-{head.line_no}",  # signer_id(head.occurrence)
-                         written, first, last, len(members), sources, states, address, zip_code, email, auto,
-                         confirmed, "true" if review else "false", repeats, middle]
-    if voter_file:
-        row.append(voter_id)
-    return row
 
 
 def signer_id(first_occurrence: str) -> str:
@@ -187,8 +131,8 @@ def build_roster(workspace: Workspace) -> tuple[pd.DataFrame, DedupeResult]:
 
 
 def write_roster(workspace: Workspace, path: Path, *, profile: str | None = None) -> int:
-    """Write the roster (shaped for a CRM when `profile` is given) to CSV or XLSX; the number of signers. CSV is
-    streamed row by row as the stored roster is read, cells neutralised as spreadsheet.write_csv does; XLSX is
+    """Write the roster (shaped for a CRM when `profile` is given) to CSV or XLSX; the number of signers. CSV lines
+    are written by SQLite from the stored rows, cells neutralised and quoted as spreadsheet.write_csv does; XLSX is
     built whole (openpyxl)."""
     columns = roster_columns(workspace)
     spec = PROFILES[profile] if profile else None
@@ -196,38 +140,24 @@ def write_roster(workspace: Workspace, path: Path, *, profile: str | None = None
     picks = [columns.index(source) if source in columns else None for source in spec.columns] if spec else None
     constants = list(spec.constants.values()) if spec else []
 
-    def shaped(row: list[object]) -> list[object]:
-        if picks is None:
-            return row
-        return [row[k] if k is not None else "" for k in picks] + constants
-
     if path.suffix.lower() == ".xlsx":
-        rows = [shaped(r) for r in roster_rows(workspace)]
+        rows = [[row[k] if k is not None else "" for k in picks] + constants if picks is not None else row
+                for row in roster_rows(workspace)]
         spreadsheet.write_table(pd.DataFrame(rows, columns=header), path)
         return len(rows)
+    ensure_current(workspace)
+    cells = ([source if source in columns else stored_roster.Constant("") for source in spec.columns]
+             + [stored_roster.Constant(str(v)) for v in spec.constants.values()]) if spec else columns
     count = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")  # renamed once whole: a reader never sees half a file
-    neutralise = spreadsheet.neutralise
-    # Only text can look like a formula: one regex over a row's text cells, each preceded by a NUL, finds a cell
-    # that starts with a trigger (spreadsheet.neutralise then treats the row as write_csv would).
-    starts = re.compile("\0[" + re.escape("".join(spreadsheet.FORMULA_TRIGGERS)) + "]")
-    texts = itemgetter(*[k for k, c in enumerate(header) if c not in _NUMBER_COLUMNS])
     with partial.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
-        out.writerow([neutralise(c) for c in header])
-        batch: list[list[object]] = []
-        for row in roster_rows(workspace):
-            values = shaped(row)
-            if starts.search("\0" + "\0".join(map(str, texts(values)))):
-                values = [neutralise(v) for v in values]
-            batch.append(values)
-            if len(batch) == 4096:
-                out.writerows(batch)
-                count += len(batch)
-                batch.clear()
-        out.writerows(batch)
-        count += len(batch)
+        out.writerow([spreadsheet.neutralise(c) for c in header])
+        for lines in stored_roster.csv_lines(workspace, cells):  # written by SQLite (store.roster.csv_lines)
+            handle.write("\n".join(lines))
+            handle.write("\n")
+            count += len(lines)
     partial.replace(path)
     return count
 
@@ -245,7 +175,3 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV or XLSX by the file's suffix, text cells neutralised against formula injection (pipeline.spreadsheet);
     written to a temporary name, then renamed."""
     spreadsheet.write_table(frame, path)
-
-
-def _first_nonempty(values: Iterable[object]) -> str:
-    return next((str(v) for v in values if str(v).strip()), "")

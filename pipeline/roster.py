@@ -1,10 +1,11 @@
 """The roster kept in the store and folded forward: status, export and the review app read it, nobody re-clusters
 every signer on every call.
 
-What is stored (store/roster.py): each signer's cluster, its block keys (one hash per rule of dedupe.block_keys) and
-the scored pairs that clustering reads (score >= possible). What arrives since the watermark: lines stored or
-dropped and voter matches rewritten (triggers fill roster_dirty), line decisions on the fields that make a signer,
-voter-match decisions, duplicate decisions. `update` folds them in:
+What is stored (store/roster.py): each signer's cluster, its block keys (one hash per rule of dedupe.block_keys),
+the scored pairs that clustering reads (score >= possible), and each cluster's row as export shows it. What
+arrives since the watermark: lines stored or dropped and voter matches rewritten (triggers fill roster_dirty), line
+decisions (on any field: a confirmation alone changes what the row shows), voter-match decisions, duplicate
+decisions. `update` folds them in:
 
 1. The changed lines are read again; entries are added, re-keyed or removed.
 2. Only the blocks they were or are in are looked at. In a block of at most max_block whether two members are a
@@ -14,6 +15,9 @@ voter-match decisions, duplicate decisions. `update` folds them in:
 3. Clustering is union-find over "same" pairs, greedy under "different" verdicts; its result for a connected
    part of the graph of strong pairs and "same" verdicts depends on that part alone. The parts that held or now
    hold a changed signer (or a changed pair, or a new verdict) are clustered again with dedupe.cluster.
+4. The rows export reads (pipeline/roster_rows.py) are rendered again for every cluster that held or holds an
+   entry of those parts, a changed line, or the other end of a pair that came, went or now crosses clusters (its
+   count of possible duplicates moves).
 
 So an update gives what `rebuild` (everything from scratch, dedupe's own code path) gives: tests assert it.
 A cluster's id is the entry of its first occurrence (LineId text order), as the roster's signer_id is.
@@ -22,8 +26,11 @@ A cluster's id is the entry of its first occurrence (LineId text order), as the 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -31,13 +38,13 @@ import pandas as pd
 from pipeline import dedupe
 from pipeline.dedupe import DedupeResult, DedupeSettings, PairScore, Person, ScoredPeople
 from pipeline.names import parse_name, plain_display_parts
+from pipeline.roster_rows import render
 from pipeline.store import LineId, Workspace, decisions
 from pipeline.store import roster as stored
 from pipeline.store import voters as stored_voters
 from pipeline.store.roster import LineKey, Signer, StoredPair
 from scanner.types import LineStatus
 
-SIGNER_FIELDS = ("status", "name", "zip", "email", "address")  # the line fields a Person is made of
 REBUILD_SHARE = 0.25  # more changed lines than this share of the signers: a rebuild is cheaper than folding in
 HASH_SHIFT = 17  # 64-bit hashes to 47 bits: SQLite stores them in 6 bytes instead of 8
 
@@ -100,7 +107,7 @@ def person_of(signer: Signer | None) -> Person | None:
 def lag(workspace: Workspace, *, settings: DedupeSettings = DedupeSettings()) -> Lag:
     state = stored.roster_state(workspace)
     marks = _marks(workspace)
-    changed = decisions.lines_decided_between(workspace, state.decision_id, marks.decision_id, fields=SIGNER_FIELDS)
+    changed = decisions.lines_decided_between(workspace, state.decision_id, marks.decision_id)
     return Lag(state.built and state.settings == repr(settings), state.dirty_lines, len(changed),
                marks.duplicate_id - state.duplicate_id,
                len(stored.match_decided_after(workspace, state.match_decision_id)),
@@ -121,8 +128,10 @@ def update(workspace: Workspace, *, settings: DedupeSettings = DedupeSettings())
         if not state.built or state.voter_version != marks.voter_version or state.settings != repr(settings):
             return _rebuild(workspace, marks, settings, started)
         dirty = stored.dirty_lines(workspace)
+        # A decision on any field: the line's name or fields may be what changed, or only whether a person
+        # confirmed it and whether it still waits for review, which its signer's row shows.
         dirty |= stored.line_keys(workspace, decisions.lines_decided_between(
-            workspace, state.decision_id, marks.decision_id, fields=SIGNER_FIELDS))
+            workspace, state.decision_id, marks.decision_id))
         dirty |= stored.line_keys(workspace, stored.match_decided_after(workspace, state.match_decision_id))
         verdicts = stored.duplicate_decisions_after(workspace, state.duplicate_id)
         signers = stored.counts(workspace)[0]
@@ -159,13 +168,15 @@ def clusters_by_occurrence(workspace: Workspace, *, settings: DedupeSettings = D
     return stored.cluster_of_occurrences(workspace)
 
 
-def possible_pairs(workspace: Workspace, *, settings: DedupeSettings = DedupeSettings()) -> tuple[PairScore, ...]:
+def possible_pairs(workspace: Workspace, *, settings: DedupeSettings = DedupeSettings(),
+                   touching: Collection[int] | None = None) -> tuple[PairScore, ...]:
     """Pairs worth a human look, as dedupe.cluster gives them: stored pairs across clusters that nobody decided
     (a strong one is there because a "different" verdict kept it apart), and "same" verdicts that a "different"
-    one overrules. Sorted by (a, b). Reads the stored roster as it is (call ensure_current first)."""
+    one overrules. Sorted by (a, b). Reads the stored roster as it is (call ensure_current first). With
+    `touching`, the stored pairs are only those with one of these entries (the verdicts are all looked at)."""
     verdicts = workspace.duplicate_decisions()
     found = []
-    for a, b, score, bits in stored.pairs_across(workspace):
+    for a, b, score, bits in stored.pairs_across(workspace, touching):
         a, b = sorted((a, b))
         if frozenset((a, b)) in verdicts:
             continue
@@ -224,8 +235,11 @@ def _rebuild(workspace: Workspace, marks: _Marks, settings: DedupeSettings, star
             pairs = list(zip((scored.left + 1).tolist(), (scored.right + 1).tolist(), scored.score.tolist(),
                              bits.tolist()))
     stored.replace_roster(workspace, rows, pairs, names)
+    signers = len(rows)
+    del rows, pairs, names
+    _render(workspace, None, marks.voter_version, settings)
     _save(workspace, marks, settings, rebuilt=True, rescored=0)
-    return Update(True, len(rows), len(rows), len(rows), time.perf_counter() - started)
+    return Update(True, signers, signers, signers, time.perf_counter() - started)
 
 
 def _needs_parts(person: Person) -> bool:
@@ -265,6 +279,7 @@ def _fold(workspace: Workspace, dirty: set[LineKey], verdicts: list[tuple[str, s
                                                             if _is_line(x))).values())
 
     # 1. entries
+    stale = {e.cluster for e in old.values()}  # clusters whose rows change (rendered again at the end)
     gone = {e.entry for line, e in old.items() if line not in now}
     stored.delete_entries(workspace, gone)
     changed: dict[int, Person] = {}
@@ -293,12 +308,21 @@ def _fold(workspace: Workspace, dirty: set[LineKey], verdicts: list[tuple[str, s
     # 3. cluster again the parts of the graph that held or hold what changed
     seeds |= touched
     before = _closure(workspace, seeds, same_edges, settings.same)
+    stale |= stored.clusters_of(workspace, before)
+    # A pair going away changes its other end's count of possible duplicates.
+    shown = stored.partners(workspace, gone | set(changed))
     stored.delete_pairs_touching(workspace, gone | set(changed))
     stored.delete_pairs(workspace, dropped)
     stored.save_pairs(workspace, new_pairs)
     same_edges = _same_edges(workspace)
     part = _closure(workspace, (before - gone) | set(changed), same_edges, settings.same)
+    stale |= stored.clusters_of(workspace, part)
     _recluster(workspace, part, settings)
+
+    # 4. the rows of every cluster that changed, or whose members' pairs now cross or stop crossing clusters
+    shown |= part | stored.partners(workspace, part) | {x for e in part for x in same_edges.get(e, ())}
+    stale |= stored.clusters_of(workspace, shown)
+    _render(workspace, stale, voter_version, settings)
     return len(changed) + len(gone), len(part)
 
 
@@ -471,6 +495,31 @@ def _recluster(workspace: Workspace, part: set[int], settings: DedupeSettings) -
                             settings=settings)
     entry = {names[e]: e for e in ordered}
     stored.set_clusters(workspace, ((entry[x], entry[members[0]]) for members in result.clusters for x in members))
+
+
+# ---- the rows export reads ----
+
+def _render(workspace: Workspace, clusters: Collection[int] | None, voter_version: int,
+            settings: DedupeSettings) -> None:
+    """Render and store the rows of these clusters (every cluster when None) from what is stored now; a cluster
+    with no members left loses its row."""
+    if clusters is not None and not clusters:
+        return
+    entries = None if clusters is None else stored.cluster_members(workspace, clusters)
+    possible: Counter[str] = Counter()
+    for pair in possible_pairs(workspace, settings=settings, touching=entries):
+        possible[pair.a] += 1
+        possible[pair.b] += 1
+
+    def rows() -> Iterator[tuple[object, ...]]:
+        for cluster, group in groupby(stored.members(workspace, voter_version or None, clusters),
+                                      key=itemgetter(1)):  # Member.cluster
+            found = list(group)
+            if len(found) > 1:
+                found.sort(key=itemgetter(2))  # occurrence order: the first is the cluster's own (signer_id)
+            yield (cluster, *render(found, possible))
+
+    stored.replace_rows(workspace, clusters, rows())
 
 
 # ---- watermark ----

@@ -273,6 +273,19 @@ CREATE TRIGGER roster_match_dropped AFTER DELETE ON voter_matches WHEN (SELECT b
         WHERE file_sha256 = OLD.file_sha256 AND page_no = OLD.page_no; END;
 """
 
+# 11: the roster's rows as export shows them, one per cluster (pipeline/roster_rows.py renders them when a fold or a
+# rebuild touches the cluster): an export of a million signers reads finished rows instead of building each again.
+# A roster stored before this is marked unbuilt, so the next status or export rebuilds it with its rows.
+_ROSTER_ROWS = """
+CREATE TABLE roster_rows (
+    cluster INTEGER PRIMARY KEY, signer_id TEXT NOT NULL, name TEXT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, occurrences INTEGER NOT NULL, sources TEXT NOT NULL, source_states TEXT NOT NULL,
+    address TEXT NOT NULL, zip TEXT NOT NULL, email TEXT NOT NULL, auto_accepted INTEGER NOT NULL,
+    human_confirmed INTEGER NOT NULL, needs_review TEXT NOT NULL, possible_duplicates INTEGER NOT NULL,
+    middle_name TEXT NOT NULL, voter_id TEXT NOT NULL);
+UPDATE roster_state SET built = 0;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
-                               _REGISTRATION, _FORMS, _VOTERS, _ROSTER)
+                               _REGISTRATION, _FORMS, _VOTERS, _ROSTER, _ROSTER_ROWS)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from pipeline.store.workspace import Workspace
 
 KEY_COLUMNS = tuple(f"k{k}" for k in range(9))  # one per rule of dedupe.block_keys
+# A rendered row's columns (migration 11; pipeline/roster_rows.py renders them): the roster's, middle_name, voter_id.
+ROW_COLUMNS = ("signer_id", "name", "first_name", "last_name", "occurrences", "sources", "source_states", "address",
+               "zip", "email", "auto_accepted", "human_confirmed", "needs_review", "possible_duplicates",
+               "middle_name", "voter_id")
+NUMBER_ROW_COLUMNS = frozenset({"occurrences", "auto_accepted", "human_confirmed", "possible_duplicates"})
 LineKey = tuple[int, int]  # (pages.id, line_no): how the roster names a line
 _INDEXES = {f"roster_{c}": f"roster_entries ({c})" for c in KEY_COLUMNS} | {
     "roster_by_cluster": "roster_entries (cluster)", "roster_pairs_by_b": "roster_pairs (b)"}
@@ -317,6 +322,7 @@ def replace_roster(workspace: Workspace, entries: Iterable[tuple], pairs: Iterab
     db.execute("DELETE FROM roster_pairs")
     db.execute("DELETE FROM roster_dirty")
     db.execute("DELETE FROM roster_names")
+    db.execute("DELETE FROM roster_rows")  # the caller renders them anew
     save_names(workspace, names)
     db.executemany(f"INSERT INTO roster_entries (entry, page_id, line_no, cluster, {', '.join(KEY_COLUMNS)})"
                    f" VALUES (?, ?, ?, ?, {', '.join('?' * len(KEY_COLUMNS))})", entries)
@@ -342,18 +348,117 @@ def cluster_of_occurrences(workspace: Workspace) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def pairs_across(workspace: Workspace) -> list[tuple[str, str, float, int]]:
-    """Stored pairs whose entries are in different clusters, as (occurrence, occurrence, score, reasons)."""
+def pairs_across(workspace: Workspace, touching: Collection[int] | None = None) -> list[tuple[str, str, float, int]]:
+    """Stored pairs whose entries are in different clusters (those with an entry among `touching`, when given), as
+    (occurrence, occurrence, score, reasons)."""
+    pairs = "roster_pairs r"
+    if touching is not None:
+        pairs = ("(SELECT * FROM roster_pairs WHERE a IN (SELECT value FROM json_each(?1)) UNION"
+                 " SELECT * FROM roster_pairs WHERE b IN (SELECT value FROM json_each(?1))) r")
     rows = workspace.db.execute(
-        f"SELECT {_occurrence('pa', 'x')}, {_occurrence('pb', 'y')}, r.score, r.reasons FROM roster_pairs r"
+        f"SELECT {_occurrence('pa', 'x')}, {_occurrence('pb', 'y')}, r.score, r.reasons FROM {pairs}"
         " JOIN roster_entries x ON x.entry = r.a JOIN roster_entries y ON y.entry = r.b"
-        " JOIN pages pa ON pa.id = x.page_id JOIN pages pb ON pb.id = y.page_id WHERE x.cluster != y.cluster")
+        " JOIN pages pa ON pa.id = x.page_id JOIN pages pb ON pb.id = y.page_id WHERE x.cluster != y.cluster",
+        () if touching is None else (json.dumps(sorted(touching)),))
     return [(str(r[0]), str(r[1]), float(r[2]), int(r[3])) for r in rows]
 
 
-def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]:
-    """Every signer with what the roster shows of it, cluster by cluster (by the entry of each cluster's first
-    occurrence, then entry): one query whose rows are used as they come.
+def clusters_of(workspace: Workspace, entries: Collection[int]) -> set[int]:
+    """The clusters these entries are in now."""
+    rows = workspace.db.execute("SELECT DISTINCT e.cluster FROM json_each(?) j JOIN roster_entries e"
+                                " ON e.entry = j.value", (json.dumps(sorted(entries)),))
+    return {int(r[0]) for r in rows}
+
+
+def partners(workspace: Workspace, entries: Collection[int]) -> set[int]:
+    """The entries paired (any stored score) with one of these."""
+    return {x for pair in pairs_touching(workspace, entries) for x in (pair.a, pair.b)}
+
+
+# ---- the rendered rows (pipeline/roster_rows.py) ----
+
+def replace_rows(workspace: Workspace, clusters: Collection[int] | None, rows: Iterable[Sequence[object]]) -> None:
+    """The rows of these clusters (every row when None) replaced by `rows`: (cluster, *ROW_COLUMNS) each."""
+    if clusters is None:
+        workspace.db.execute("DELETE FROM roster_rows")
+    else:
+        workspace.db.execute("DELETE FROM roster_rows WHERE cluster IN (SELECT value FROM json_each(?))",
+                             (json.dumps(sorted(clusters)),))
+    workspace.db.executemany(f"INSERT INTO roster_rows (cluster, {', '.join(ROW_COLUMNS)})"
+                             f" VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 1))})", rows)
+
+
+def stored_rows(workspace: Workspace, columns: Sequence[str]) -> Iterator[tuple]:
+    """The stored rows' values of these columns (of ROW_COLUMNS), in roster order (by cluster)."""
+    unknown = set(columns) - set(ROW_COLUMNS)
+    if unknown:
+        raise ValueError(f"not roster columns: {sorted(unknown)}")
+    cursor = workspace.db.cursor()
+    cursor.row_factory = None
+    yield from cursor.execute(f"SELECT {', '.join(columns)} FROM roster_rows ORDER BY cluster")
+
+
+class Constant(NamedTuple):
+    """A cell with the same text on every row (a CRM profile's constant column)."""
+
+    value: str
+
+
+def csv_lines(workspace: Workspace, cells: Sequence[str | Constant], *, batch: int = 8192) -> Iterator[list[str]]:
+    """The stored rows as CSV lines (without their line end), in roster order and in batches; `cells` each a column
+    of ROW_COLUMNS or a Constant.
+
+    SQLite writes the lines itself, so a million rows cost one pass in C: each text cell neutralised as
+    spreadsheet.neutralise does (a leading formula trigger gets an apostrophe), then quoted as Python's csv.writer
+    quotes with its default dialect and a newline line end (a comma, a double quote or a newline: in double quotes,
+    double quotes doubled). tests/pipeline/test_roster_store.py holds the two byte for byte equal."""
+    parts = []
+    for cell in cells:
+        if isinstance(cell, Constant):
+            parts.append(_sql_text(csv_cell(cell.value)))
+        elif cell in NUMBER_ROW_COLUMNS:
+            parts.append(f"CAST({cell} AS TEXT)")
+        elif cell in ROW_COLUMNS:
+            parts.append(_csv_sql(cell))
+        else:
+            raise ValueError(f"not a roster column: {cell}")
+    cursor = workspace.db.cursor()
+    cursor.row_factory = None
+    line = " || ',' || ".join(parts)
+    rows = cursor.execute(f"SELECT {line} FROM roster_rows ORDER BY cluster")
+    while chunk := rows.fetchmany(batch):
+        yield [r[0] for r in chunk]
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet.FORMULA_TRIGGERS (a test holds them equal)
+_CSV_SPECIAL = (",", '"', "\n")  # what makes csv.writer quote a cell (with "\n" line ends)
+
+
+def csv_cell(value: str) -> str:
+    """One text cell as csv_lines writes it: neutralised, then quoted when csv.writer would."""
+    if value.startswith(FORMULA_TRIGGERS):
+        value = "'" + value
+    if any(c in value for c in _CSV_SPECIAL):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_sql(column: str) -> str:
+    """SQL: csv_cell of the column's text."""
+    triggers = ", ".join(f"char({ord(c)})" for c in FORMULA_TRIGGERS)
+    safe = f"(CASE WHEN substr({column}, 1, 1) IN ({triggers}) THEN '''' || {column} ELSE {column} END)"
+    special = " OR ".join(f"instr({safe}, char({ord(c)}))" for c in _CSV_SPECIAL)
+    return f"(CASE WHEN {special} THEN '\"' || replace({safe}, '\"', '\"\"') || '\"' ELSE {safe} END)"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def members(workspace: Workspace, voter_version: int | None, clusters: Collection[int] | None = None
+            ) -> Iterator[Member]:
+    """Every signer (of these clusters, when given) with what the roster shows of it, cluster by cluster (by the
+    entry of each cluster's first occurrence, then entry): one query whose rows are used as they come.
 
     The lines are read in their table's order and sorted by (cluster, entry) in SQLite's sorter: integer keys,
     no B-tree walk per row (pages, files and the kept name parts are looked up in small dicts instead). A cluster's
@@ -378,12 +483,15 @@ def members(workspace: Workspace, voter_version: int | None) -> Iterator[Member]
     pages_join = "" if voter_version is None else " JOIN pages p ON p.id = l.page_id"
     cursor = workspace.db.cursor()
     cursor.row_factory = None  # plain tuples: a million rows
+    # All of them: the lines in table order, joined to their entries. Some clusters: their entries first.
+    source = ("lines l CROSS JOIN roster_entries e ON e.page_id = l.page_id AND e.line_no = l.line_no"
+              if clusters is None else "json_each(?) j JOIN roster_entries e ON e.cluster = j.value"
+              " JOIN lines l ON l.page_id = e.page_id AND l.line_no = e.line_no")
     rows = cursor.execute(
         "SELECT e.cluster, e.entry, l.page_id, l.line_no, l.name, l.name_confidence,"
         " coalesce(json_extract(l.fields, '$.address'), ''), coalesce(json_extract(l.fields, '$.zip'), ''),"
-        f" coalesce(json_extract(l.fields, '$.email'), ''), l.needs_review, {machine} FROM lines l"
-        f" CROSS JOIN roster_entries e ON e.page_id = l.page_id AND e.line_no = l.line_no{pages_join}"
-        " ORDER BY e.cluster, e.entry")
+        f" coalesce(json_extract(l.fields, '$.email'), ''), l.needs_review, {machine} FROM {source}{pages_join}"
+        " ORDER BY e.cluster, e.entry", () if clusters is None else (json.dumps(sorted(clusters)),))
     for cluster, entry, page_id, line_no, name, confidence, address, zip_code, email, review, voter in rows:
         sha, page_no, file_name = pages[page_id]
         confirmed = 0

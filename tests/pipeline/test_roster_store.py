@@ -82,16 +82,24 @@ def _from_scratch(workspace: Workspace) -> frozenset:
     return frozenset(frozenset(c) for c in result.clusters)
 
 
+def _rows(workspace: Workspace) -> list[tuple]:
+    """The stored rows export reads, without the cluster's entry number (a rebuild numbers entries anew)."""
+    return sorted(stored.stored_rows(workspace, stored.ROW_COLUMNS))
+
+
 def _assert_incremental_is_rebuild(workspace: Workspace) -> None:
     done = roster.update(workspace, settings=SETTINGS)
     assert not done.rebuilt
-    folded = _snapshot(workspace)
+    folded, folded_rows = _snapshot(workspace), _rows(workspace)
     _heads_are_first_occurrences(workspace)
     roster.rebuild(workspace, settings=SETTINGS)
     rebuilt = _snapshot(workspace)
     assert folded[0] == rebuilt[0]
     assert folded[1] == rebuilt[1]
     assert rebuilt[0] == _from_scratch(workspace)
+    # Every row a fold touched was rendered again, and only those can have changed: the rows equal a rebuild's.
+    assert len(folded_rows) == len(rebuilt[0])
+    assert folded_rows == _rows(workspace)
 
 
 def test_folding_in_pages_corrections_verdicts_and_voter_matches_equals_a_rebuild(tmp_path):
@@ -121,6 +129,17 @@ def test_folding_in_pages_corrections_verdicts_and_voter_matches_equals_a_rebuil
     workspace.record_decision(file_sha256=struck.file_sha256, page_no=struck.page_no, line_no=struck.line_no,
                               field="status", value="struck", decided_by="vol")
     _assert_incremental_is_rebuild(workspace)
+
+    # a line confirmed as read, with no field changed: only its row's review columns change
+    waiting = next(LineId.parse(x) for (x,) in workspace.db.execute(
+        "SELECT line_id FROM effective_lines WHERE needs_review AND status = 'signed' ORDER BY line_id"))
+    before = {r[0]: r for r in _rows(workspace)}
+    workspace.record_decision(file_sha256=waiting.file_sha256, page_no=waiting.page_no, line_no=waiting.line_no,
+                              field="reviewed", value="yes", decided_by="vol")
+    assert roster.lag(workspace, settings=SETTINGS).decisions == 1
+    _assert_incremental_is_rebuild(workspace)
+    changed = [r for r in _rows(workspace) if before.get(r[0]) != r]
+    assert len(changed) == 1 and "human" in changed[0][6].split(";")  # source_states
 
     # duplicate verdicts: "different" splits a cluster, "same" merges two
     clusters = _clusters(workspace)
@@ -273,3 +292,71 @@ def test_the_roster_commands_show_the_lag_fold_it_in_and_rebuild(built, tmp_path
     out = tmp_path / "roster.csv"
     exported = runner.invoke(app, ["export", "roster", "-o", str(out), "-w", root, "--profile", "nationbuilder"])
     assert exported.exit_code == 0 and out.read_text().startswith("external_id,first_name,last_name,email,")
+
+
+HOSTILE = ["=HYPERLINK(\"http://x\")", "+1 555", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", "O'Brien, Jr.",
+           'Say "hi"', "two\nlines", "Zoë Ñúñez", "  spaced  ", "a,b\n=c", "'quoted'"]
+
+
+def test_the_csv_sqlite_writes_is_byte_for_byte_what_csv_writer_writes(built, tmp_path):
+    """store.roster.csv_lines writes each line in SQL: hostile text (formula triggers, commas, quotes, newlines,
+    carriage returns, accents) comes out as spreadsheet.neutralise and csv.writer would write it."""
+    import csv
+    import io
+
+    from pipeline import spreadsheet
+    from pipeline.export import PROFILES, roster_columns, roster_rows, write_roster
+
+    assert stored.FORMULA_TRIGGERS == spreadsheet.FORMULA_TRIGGERS
+    lines = [LineId.parse(x) for (x,) in built.db.execute(
+        "SELECT line_id FROM effective_lines WHERE status = 'signed' ORDER BY line_id")]
+    for k, text in enumerate(HOSTILE):
+        line = lines[k]
+        for field in ("name", "address", "email"):
+            built.record_decision(file_sha256=line.file_sha256, page_no=line.page_no, line_no=line.line_no,
+                                  field=field, value=text if field != "name" else f"{text} Okafor{k}",
+                                  decided_by="vol")
+    written = write_roster(built, tmp_path / "roster.csv")
+    expected = io.StringIO()
+    out = csv.writer(expected, lineterminator="\n")
+    out.writerow([spreadsheet.neutralise(c) for c in roster_columns(built)])
+    rows = list(roster_rows(built))
+    out.writerows([spreadsheet.neutralise(v) for v in row] for row in rows)
+    text = (tmp_path / "roster.csv").read_bytes().decode("utf-8")  # no newline translation: "\r" stays
+    assert written == len(rows) and text == expected.getvalue()
+    assert sum(h in text for h in ('"\'=HYPERLINK(""http://x"")"', "'+1 555", "'\tTab", '"two\nlines"')) == 4
+
+    spec = PROFILES["nationbuilder"]
+    write_roster(built, tmp_path / "nb.csv", profile="nationbuilder")
+    shaped = io.StringIO()
+    out = csv.writer(shaped, lineterminator="\n")
+    columns = roster_columns(built)
+    out.writerow([spreadsheet.neutralise(c) for c in [*spec.columns.values(), *spec.constants]])
+    out.writerows([spreadsheet.neutralise(row[columns.index(c)]) for c in spec.columns] + list(spec.constants.values())
+                  for row in rows)
+    assert (tmp_path / "nb.csv").read_bytes().decode("utf-8") == shaped.getvalue()
+
+
+def test_a_new_possible_duplicate_is_counted_on_the_row_of_the_signer_it_pairs_with(built):
+    """A new line that repeats a signer (a strong pair) and only looks like another (a possible pair): the other
+    signer's row, whose cluster did not change, counts the newcomer as a possible duplicate after the fold, as
+    after a rebuild."""
+    pair = next(p for p in roster.possible_pairs(built) if "kept_apart_by_decision" not in p.reasons)
+    line = LineId.parse(pair.a)
+    name, zip_code, email = (built.effective_value(line.file_sha256, line.page_no, line.line_no, f)
+                             for f in ("name", "zip", "email"))
+    other = stored.entries_of_occurrences(built, [LineId.parse(pair.b)])[pair.b]
+    cluster = stored.clusters_of(built, [other])
+
+    def count() -> int:
+        return [r for c, *r in built.db.execute("SELECT cluster, possible_duplicates FROM roster_rows")
+                if c in cluster][0][0]
+
+    before = count()
+    _add_pages(built, [(name, zip_code, email)], 950)
+    done = roster.update(built)
+    assert not done.rebuilt and stored.clusters_of(built, [other]) == cluster  # its cluster did not change
+    assert count() > before  # it gained the newcomer as a possible duplicate
+    folded = _rows(built)
+    roster.rebuild(built)
+    assert folded == _rows(built)
