@@ -274,7 +274,8 @@ CREATE TRIGGER roster_match_dropped AFTER DELETE ON voter_matches WHEN (SELECT b
 """
 
 # 11: the roster's rows as export shows them, one per cluster (pipeline/roster_rows.py renders them when a fold or a
-# rebuild touches the cluster): an export of a million signers reads finished rows instead of building each again.
+# rebuild touches the cluster), each also as its CSV line (every column but voter_id, neutralised and quoted): an
+# export of a million signers copies finished lines instead of building each again.
 # A roster stored before this is marked unbuilt, so the next status or export rebuilds it with its rows.
 _ROSTER_ROWS = """
 CREATE TABLE roster_rows (
@@ -282,7 +283,7 @@ CREATE TABLE roster_rows (
     last_name TEXT NOT NULL, occurrences INTEGER NOT NULL, sources TEXT NOT NULL, source_states TEXT NOT NULL,
     address TEXT NOT NULL, zip TEXT NOT NULL, email TEXT NOT NULL, auto_accepted INTEGER NOT NULL,
     human_confirmed INTEGER NOT NULL, needs_review TEXT NOT NULL, possible_duplicates INTEGER NOT NULL,
-    middle_name TEXT NOT NULL, voter_id TEXT NOT NULL);
+    middle_name TEXT NOT NULL, voter_id TEXT NOT NULL, csv TEXT NOT NULL);
 UPDATE roster_state SET built = 0;
 """
 

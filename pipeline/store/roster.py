@@ -378,14 +378,21 @@ def partners(workspace: Workspace, entries: Collection[int]) -> set[int]:
 # ---- the rendered rows (pipeline/roster_rows.py) ----
 
 def replace_rows(workspace: Workspace, clusters: Collection[int] | None, rows: Iterable[Sequence[object]]) -> None:
-    """The rows of these clusters (every row when None) replaced by `rows`: (cluster, *ROW_COLUMNS) each."""
+    """The rows of these clusters (every row when None) replaced by `rows`: (cluster, *ROW_COLUMNS) each. Each is
+    kept with its CSV line too (csv_line)."""
     if clusters is None:
         workspace.db.execute("DELETE FROM roster_rows")
     else:
         workspace.db.execute("DELETE FROM roster_rows WHERE cluster IN (SELECT value FROM json_each(?))",
                              (json.dumps(sorted(clusters)),))
-    workspace.db.executemany(f"INSERT INTO roster_rows (cluster, {', '.join(ROW_COLUMNS)})"
-                             f" VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 1))})", rows)
+    workspace.db.executemany(f"INSERT INTO roster_rows (cluster, {', '.join(ROW_COLUMNS)}, csv)"
+                             f" VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 2))})",
+                             ((*row, csv_line(row[1:-1])) for row in rows))
+
+
+def csv_line(values: Sequence[object]) -> str:
+    """A row's CSV line (without its line end): text cells as csv_cell writes them, numbers as csv.writer does."""
+    return ",".join(csv_cell(v) if isinstance(v, str) else str(v) for v in values)
 
 
 def stored_rows(workspace: Workspace, columns: Sequence[str]) -> Iterator[tuple]:
@@ -408,10 +415,12 @@ def csv_lines(workspace: Workspace, cells: Sequence[str | Constant], *, batch: i
     """The stored rows as CSV lines (without their line end), in roster order and in batches; `cells` each a column
     of ROW_COLUMNS or a Constant.
 
-    SQLite writes the lines itself, so a million rows cost one pass in C: each text cell neutralised as
-    spreadsheet.neutralise does (a leading formula trigger gets an apostrophe), then quoted as Python's csv.writer
-    quotes with its default dialect and a newline line end (a comma, a double quote or a newline: in double quotes,
-    double quotes doubled). tests/pipeline/test_roster_store.py holds the two byte for byte equal."""
+    Each text cell is neutralised as spreadsheet.neutralise does (a leading formula trigger gets an apostrophe),
+    then quoted as Python's csv.writer quotes with its default dialect and a newline line end (a comma, a double
+    quote or a newline: in double quotes, double quotes doubled); tests/pipeline/test_roster_store.py holds the two
+    byte for byte equal. The roster's own columns are the line stored with the row (a million lines are copied,
+    not built); other choices of columns (a CRM profile's) are written by SQLite, a pass in C."""
+    stored_line = {ROW_COLUMNS[:-1]: "csv", ROW_COLUMNS: f"csv || ',' || {_csv_sql('voter_id')}"}.get(tuple(cells))
     parts = []
     for cell in cells:
         if isinstance(cell, Constant):
@@ -424,7 +433,7 @@ def csv_lines(workspace: Workspace, cells: Sequence[str | Constant], *, batch: i
             raise ValueError(f"not a roster column: {cell}")
     cursor = workspace.db.cursor()
     cursor.row_factory = None
-    line = " || ',' || ".join(parts)
+    line = stored_line or " || ',' || ".join(parts)
     rows = cursor.execute(f"SELECT {line} FROM roster_rows ORDER BY cluster")
     while chunk := rows.fetchmany(batch):
         yield [r[0] for r in chunk]

@@ -360,3 +360,27 @@ def test_a_new_possible_duplicate_is_counted_on_the_row_of_the_signer_it_pairs_w
     folded = _rows(built)
     roster.rebuild(built)
     assert folded == _rows(built)
+
+
+def test_the_stored_csv_lines_carry_the_voter_id_when_a_voter_file_is_loaded(built, tmp_path):
+    import csv
+    import io
+
+    from pipeline import spreadsheet
+    from pipeline.export import roster_columns, roster_rows, write_roster
+
+    voters = tmp_path / "voters.csv"
+    voters.write_text('VOTER_ID,FIRST_NAME,LAST_NAME,RES_ADDRESS,ZIP,WARD\n"-7,1",ZED,QUILL,1 A ST,02134,1\n')
+    import_voter_file(built, voters)
+    line = LineId.parse(built.db.execute("SELECT line_id FROM effective_lines WHERE status = 'signed'"
+                                         " ORDER BY line_id").fetchone()[0])
+    with built.transaction():
+        stored_matches.append_match_decision(built, line, "-7,1", decided_by="vol")
+    write_roster(built, tmp_path / "roster.csv")
+    assert roster_columns(built)[-1] == "voter_id"
+    expected = io.StringIO()
+    out = csv.writer(expected, lineterminator="\n")
+    out.writerow(roster_columns(built))
+    out.writerows([spreadsheet.neutralise(v) for v in row] for row in roster_rows(built))
+    text = (tmp_path / "roster.csv").read_bytes().decode("utf-8")
+    assert text == expected.getvalue() and text.count(",\"'-7,1\"\n") == 1
