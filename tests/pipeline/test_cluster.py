@@ -242,7 +242,10 @@ def test_a_task_that_kills_its_worker_twice_is_given_up_and_the_others_are_not(t
             lost, seen = executor.pages_lost, len(executor.checks)
     assert outcomes == {0: "A", 1: WorkerDied(TRIES), 2: "B", 3: "C"}
     assert lost >= 2
-    assert seen >= 3  # at least one worker came back under a new address and was checked before use
+    # Both workers were checked before use. A third check (a restarted worker under a new address) happens only
+    # when the retry lands on the worker restarted by its nanny rather than on the other one: the scheduler's
+    # choice, so a CI run once saw 2.
+    assert seen >= 2
 
 
 def test_a_batch_cut_short_on_the_cluster_is_finished_by_the_same_command(cluster, tmp_path):
