@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from pipeline import spreadsheet
 from pipeline.store.ids import LineId
 
 if TYPE_CHECKING:
@@ -439,14 +440,13 @@ def csv_lines(workspace: Workspace, cells: Sequence[str | Constant], *, batch: i
         yield [r[0] for r in chunk]
 
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet.FORMULA_TRIGGERS (a test holds them equal)
+FORMULA_TRIGGERS = spreadsheet.FORMULA_TRIGGERS  # what csv_lines neutralises in SQL as neutralise does in Python
 _CSV_SPECIAL = (",", '"', "\n")  # what makes csv.writer quote a cell (with "\n" line ends)
 
 
 def csv_cell(value: str) -> str:
     """One text cell as csv_lines writes it: neutralised, then quoted when csv.writer would."""
-    if value.startswith(FORMULA_TRIGGERS):
-        value = "'" + value
+    value = str(spreadsheet.neutralise(value))
     if any(c in value for c in _CSV_SPECIAL):
         return '"' + value.replace('"', '""') + '"'
     return value
