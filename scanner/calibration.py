@@ -1,11 +1,11 @@
 """A calibrated probability that a read is exactly right, from the recognizer's evidence.
 
 A logistic regression (fit by Newton's method with a light L2 penalty) ranks reads by a few features of the
-evidence: the weakest character's probability, the text's likelihood per character, how many models agree,
-the margin over the best other candidate, how much of the name the lists know, whether it looks like a name,
-contrast, accent doubt. Isotonic regression then maps that score to the observed share of right reads, each
-step Laplace-smoothed. It is fit on one split of writers (fonts) and reported on another
-(`bench/calibrate.py`); the weights, the steps and the auto-accept threshold live in
+evidence: the weakest character's probability, the text's likelihood per character, how many models agree
+and the least any of them believes the text, the margin over the best other candidate, how much of the name
+the lists know, whether it looks like a name, contrast, accent doubt. Isotonic regression then maps that score
+to the observed share of right reads, each step Laplace-smoothed. It is fit on one split of writers (fonts) and
+reported on another (`bench/calibrate.py`); the weights, the steps and the auto-accept threshold live in
 `scanner/calibration.json`, written by that script, never by hand.
 """
 
@@ -24,7 +24,7 @@ from scanner.handwriting import Evidence
 from scanner.textread import looks_like_name
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
-NAME_FEATURES = ("log_min_char_prob", "mean_log_prob", "agreement", "third_model_asked", "margin", "known_share",
+NAME_FEATURES = ("log_min_char_prob", "mean_log_prob", "agreement", "weakest_log_likelihood", "margin", "known_share",
                  "looks_like_name", "changed_by_prior", "contrast", "length", "accent_doubt", "all_parts_known",
                  "accent_unsure")
 FIELD_FEATURES = ("log_min_char_prob", "mean_log_prob", "agreement", "contrast", "length")
@@ -67,6 +67,9 @@ def feature_vector(evidence: Evidence, names: tuple[str, ...]) -> np.ndarray:
         "log_min_char_prob": math.log(max(e.min_char_prob, 1e-4)) / 4.0,
         "mean_log_prob": max(e.mean_log_prob, -5.0),
         "agreement": e.models_agreeing / max(e.models_run, 1),
+        "weakest_log_likelihood": max(e.weakest_log_likelihood, -20.0) / 10.0,
+        # No longer fit (every name is now read by all three models), still computed so that a calibration
+        # file written before that can be loaded, e.g. by the run of `make calibrate` that replaces it.
         "third_model_asked": float(e.models_run > 2),
         "margin": min(e.margin, 20.0) / 10.0,
         "known_share": e.known_parts / max(e.parts, 1),

@@ -110,25 +110,41 @@ def fold_matrix(lines: LineProbabilities, charset: frozenset[str]) -> FoldedMatr
 
 def log_likelihood(matrix: FoldedMatrix, text: str) -> float:
     """log P(text | crop): CTC forward algorithm over every alignment; -inf if a character is not allowed."""
-    targets = [matrix.index.get(c) for c in fold_text(text)]
-    if any(t is None for t in targets):
-        return float("-inf")
-    log_probs = np.log(matrix.probs + _TINY)
-    states = _states(targets)
-    steps = len(log_probs)
-    if steps == 0:
-        return float("-inf")
-    alpha = np.full(len(states), -np.inf)
-    alpha[0] = log_probs[0, states[0]]
-    if len(states) > 1:
-        alpha[1] = log_probs[0, states[1]]
-    skip = _skip_allowed(states)
+    return log_likelihoods(matrix, [text])[0]
+
+
+def log_likelihoods(matrix: FoldedMatrix, texts: list[str]) -> list[float]:
+    """log P(text | crop) for each text, in one forward pass: the texts' CTC state chains are laid end to end and
+    stepped through time together (a pass per text cost most of a name's reading time in Python overhead)."""
+    chains, owners = [], []
+    for position, text in enumerate(texts):
+        targets = [matrix.index.get(c) for c in fold_text(text)]
+        if all(t is not None for t in targets):
+            chains.append(_states(targets))
+            owners.append(position)
+    results = [float("-inf")] * len(texts)
+    steps = len(matrix.probs)
+    if not chains or steps == 0:
+        return results
+    states = np.concatenate(chains)
+    lengths = np.array([len(c) for c in chains])
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    ends = starts + lengths - 1
+    offset = np.arange(len(states)) - np.repeat(starts, lengths)  # position of each state within its chain
+    step1 = offset >= 1
+    step2 = np.concatenate([_skip_allowed(c) for c in chains])
+    log_probs = np.log(matrix.probs[:, states] + _TINY)
+    alpha = np.where(offset <= 1, log_probs[0], -np.inf)
+    minus_inf = np.full(2, -np.inf)
     for t in range(1, steps):
-        shifted1 = np.concatenate(([-np.inf], alpha[:-1]))
-        shifted2 = np.concatenate(([-np.inf, -np.inf], alpha[:-2]))
-        shifted2 = np.where(skip, shifted2, -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, shifted1), shifted2) + log_probs[t, states]
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if len(states) > 1 else alpha[-1])
+        shifted1 = np.where(step1, np.concatenate((minus_inf[:1], alpha[:-1])), -np.inf)
+        shifted2 = np.where(step2, np.concatenate((minus_inf, alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, shifted1), shifted2) + log_probs[t]
+    last = alpha[ends]
+    before_last = np.where(lengths > 1, alpha[np.maximum(ends - 1, starts)], -np.inf)
+    for owner, value in zip(owners, np.logaddexp(last, before_last)):
+        results[owner] = float(value)
+    return results
 
 
 @dataclass(frozen=True)

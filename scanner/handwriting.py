@@ -1,10 +1,11 @@
 """Handwritten fields read by the PP-OCR recognizers: a cascade of models, a name-list prior that proposes
 spellings the pixels then judge, and the evidence a calibrated confidence is computed from.
 
-Names: v6-small and v6-tiny read the crop; the readings' words that no name list knows get near names from the
-lists as alternatives, a word that is two known names run together gets its space back, and every candidate
-text is scored by its CTC likelihood under both models plus a bonus for known names. v5-mobile is asked
-only when the two disagree. Never a closed vocabulary: a name on no list is still read as written.
+Names: v6-small, v6-tiny and v5-mobile read the crop; the readings' words that no name list knows get near names
+from the lists as alternatives (a bar read "I" in a small-letter word may be an l), a word that is two known
+names run together gets its space back (one word in all, or a capital inside a word), and every candidate text
+is scored by its CTC likelihood under the models plus a bonus for known names. Never a closed vocabulary: a
+name on no list is still read as written.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CHARSETS: dict[TextKind, frozenset[str]] = {
     TextKind.DATE: frozenset({*string.digits, *"/-."}),
     TextKind.EMAIL: frozenset({*string.ascii_letters, *string.digits, *"@._-+"}),
 }
+NAME_MODELS = (Model.V6_SMALL, Model.V6_TINY, Model.V5_MOBILE)
 KNOWN_NAME_BONUS = 2.0  # nats per known name part: a list name wins a near tie, never against clear pixels
 MAX_ALTERNATIVES = 6
 
@@ -52,6 +54,7 @@ class Evidence:
     contrast: float  # 0..1, how dark the writing is against the paper
     accent_doubt: float = 0.0  # 0..1, how split the pixels are between a letter's accented and plain forms
     accent_unsure_parts: int = 0  # name parts the lists spell with accents other than those read
+    weakest_log_likelihood: float = 0.0  # the least any model believes the chosen text: min CTC log P(text | crop)
 
 
 @dataclass(frozen=True)
@@ -103,25 +106,28 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
     charset = CHARSETS[TextKind.NAME]
     matrices = {}
     readings = {}
-    for model in (Model.V6_SMALL, Model.V6_TINY):
+    # All three models read every name: three agreeing independent readings (and the weakest model's belief in
+    # the chosen text) are what lets a name be accepted without review; asking v5 only on disagreement (as
+    # before 2026-12-02) left half as many names above the auto-accept threshold (calibration split, by font).
+    for model in NAME_MODELS:
         matrices[model], readings[model] = _run(recognizer, line, model, charset)
-    if fold(readings[Model.V6_SMALL]) != fold(readings[Model.V6_TINY]):
-        matrices[Model.V5_MOBILE], readings[Model.V5_MOBILE] = _run(recognizer, line, Model.V5_MOBILE, charset)
     candidates = _candidates(readings.values())
-    scored = _score_candidates(candidates, matrices)
+    scored, likelihoods = _score_candidates(candidates, matrices)
     best_text, best_score = scored[0]
     shown = candidates[best_text]
     runner_up = next((s for t, s in scored[1:] if ctc.fold_text(t) != ctc.fold_text(best_text)), best_score - 20.0)
     small = matrices[Model.V6_SMALL]
     aligned = ctc.align(small, shown)
-    breaks = word_breaks(line, aligned.frames, steps=len(small.probs), shown=shown)
+    breaks = _breaks_outside_known_names(word_breaks(line, aligned.frames, steps=len(small.probs), shown=shown), shown)
     marked = marks_above(line, aligned.frames, steps=len(small.probs), written=aligned.written)
     written = with_marked_accents(aligned.written, small, aligned.frames, marked)
-    text = tidy_text(_respace(written, shown, best_text, breaks), TextKind.NAME)
+    spaced = _with_homoglyphs(_respace(written, shown, best_text, breaks), best_text)
+    text = tidy_text(_split_glued_initials(spaced), TextKind.NAME, initial_l_is_i=False)
     evidence = Evidence(
         text=text,
         models_agreeing=sum(ctc.fold_text(r) == ctc.fold_text(best_text) for r in readings.values()),
         models_run=len(readings),
+        weakest_log_likelihood=min(likelihoods[best_text]),
         min_char_prob=round(min(aligned.char_probs), 4) if aligned.char_probs else 0.0,
         mean_log_prob=ctc.log_likelihood(small, shown) / max(len(shown), 1) if shown else -20.0,
         margin=min(20.0, best_score - runner_up),
@@ -170,7 +176,8 @@ def _candidates(readings) -> dict[str, str]:
     one name part at a time replaced by a near list name or split into two known names. A restored space is
     not asked of the pixels: the writer left none."""
     found: dict[str, str] = {}
-    for reading in readings:
+    for number, reading in enumerate(readings):
+        first = number == 0  # v6-small's: the only one whose case is trusted to mark a new word
         if not reading:
             continue
         found.setdefault(reading, reading)
@@ -181,9 +188,83 @@ def _candidates(readings) -> dict[str, str]:
                 for alternative in _part_alternatives(piece, may_split=len(words) == 1 and len(pieces) == 1):
                     new_word = "-".join(pieces[:index] + [alternative] + pieces[index + 1 :])
                     before, after = words[:position], words[position + 1 :]
-                    shown = "-".join(pieces[:index] + [alternative.replace(" ", "")] + pieces[index + 1 :])
+                    seen = piece if _homoglyph_spelling(piece, alternative) else alternative.replace(" ", "")
+                    shown = "-".join(pieces[:index] + [seen] + pieces[index + 1 :])
                     found.setdefault(" ".join(before + [new_word] + after), " ".join(before + [shown] + after))
+                for cut in _capital_inside(piece) if first else ():
+                    new_word = "-".join(pieces[:index] + [f"{piece[:cut]} {piece[cut:]}"] + pieces[index + 1 :])
+                    found.setdefault(" ".join(words[:position] + [new_word] + words[position + 1 :]), reading)
     return found or {"": ""}
+
+
+# A capital I and a small l are both a bare vertical bar in most hands: in a word written in small letters the
+# recognizers read such a bar as "I" or "l" by context ("Iuis", "Iefebvre" for luis, lefebvre; "lrene" for Irene).
+HOMOGLYPHS = frozenset({("I", "l"), ("l", "i")})  # (as read, folded letter of the other spelling)
+
+
+def _homoglyph_spelling(read: str, alternative: str) -> bool:
+    """True when the alternative (folded) is the part as read with its first letter swapped for its homoglyph
+    ("Iuis" -> "luis", "lrene" -> "irene") and the rest in small letters: the pixels cannot tell the two apart,
+    so the alternative is scored on the reading's own likelihood and the name lists decide. (In capitals, "I"
+    is just a capital I; inside a word, "l" is told from "i" by its dot.)"""
+    return (len(read) == len(alternative) > 1 and (read[0], alternative[0]) in HOMOGLYPHS
+            and read[1:].islower() and fold(read[1:]) == alternative[1:])
+
+
+def _with_homoglyphs(text: str, chosen: str) -> str:
+    """text (as written on the pixels) with the letters of the chosen candidate where the two differ only by a
+    homoglyph: a bar read "I" in a word chosen as "luis" is written "l", and the other way round."""
+    letters = [i for i, c in enumerate(text) if c.isalpha()]
+    wanted = [c for c in chosen if c.isalpha()]
+    if len(letters) != len(wanted):
+        return text
+    out = list(text)
+    for i, want in zip(letters, wanted):
+        if (out[i], ctc.fold_char(want)) in HOMOGLYPHS and (i == 0 or not text[i - 1].isalpha()):
+            out[i] = "l" if out[i] == "I" else "I"
+    return "".join(out)
+
+
+# Family-name prefixes written with a capital after them: McAllister, DeShawn, LaToya, VanDyke.
+_CAPITALISED_PREFIXES = frozenset({"mc", "mac", "de", "di", "da", "du", "del", "della", "le", "la", "lo", "van",
+                                   "von", "der", "den", "ter", "st", "fitz", "o", "d"})
+
+
+def _capital_inside(part: str) -> list[int]:
+    """Where a capital follows a small letter inside a word ("MamadouDoumbia", "MaryKate"): the writer started
+    a new name there and the recognizer dropped the space. Not after a family-name prefix (McAllister), nor
+    after two letters (a one-letter case slip, "JaKub", makes more of those than real run-together names)."""
+    return [i for i in range(3, len(part) - 1)
+            if part[i].isupper() and part[i - 1].islower() and part[i + 1].isalpha()
+            and fold(part[:i]) not in _CAPITALISED_PREFIXES]
+
+
+def _breaks_outside_known_names(breaks: frozenset[int], shown: str) -> frozenset[int]:
+    """The word gaps the pixels show, except those inside a word that is a known name as read (a wide gap in
+    "Williams" is the writer's spacing, not two names)."""
+    kept = set()
+    for position in breaks:
+        start = max(shown.rfind(" ", 0, position + 1), shown.rfind("-", 0, position + 1)) + 1
+        ends = [e for e in (shown.find(" ", position + 1), shown.find("-", position + 1)) if e != -1]
+        if name_weight(shown[start : min(ends, default=len(shown))]) == 0:
+            kept.add(position)
+    return frozenset(kept)
+
+
+_GLUED_INITIAL = re.compile(r"^(?P<name>[^\W\d_]{2,})(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_].*)?$")
+
+
+def _split_glued_initials(text: str) -> str:
+    """A middle initial written close to the name before it, read as one word ("DOLORESF.GARCÍA", "FaisalM."):
+    the period marks the initial, and the letters before it are a known name."""
+    out = []
+    for token in text.split():
+        match = _GLUED_INITIAL.match(token)
+        if match and name_weight(match["name"]) > 0:
+            out.extend([match["name"], match["initial"] + "."] + ([match["rest"]] if match["rest"] else []))
+        else:
+            out.append(token)
+    return " ".join(out)
 
 
 def _part_alternatives(part: str, *, may_split: bool) -> list[str]:
@@ -203,14 +284,19 @@ def _part_alternatives(part: str, *, may_split: bool) -> list[str]:
     return alternatives
 
 
-def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.FoldedMatrix]) -> list[tuple[str, float]]:
-    """Candidates best first: mean CTC log-likelihood over the models run, plus the name-list bonus."""
-    scored = []
-    for candidate, shown in candidates.items():
-        likelihood = sum(ctc.log_likelihood(m, shown) for m in matrices.values()) / len(matrices)
+def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.FoldedMatrix]
+                      ) -> tuple[list[tuple[str, float]], dict[str, tuple[float, ...]]]:
+    """Candidates best first (mean CTC log-likelihood over the models run, plus the name-list bonus), and each
+    candidate's log-likelihood under every model."""
+    shown_texts = list(candidates.values())
+    per_model = [ctc.log_likelihoods(m, shown_texts) for m in matrices.values()]
+    scored, likelihoods = [], {}
+    for number, candidate in enumerate(candidates):
+        likelihoods[candidate] = tuple(values[number] for values in per_model)
+        likelihood = sum(likelihoods[candidate]) / len(matrices)
         bonus = KNOWN_NAME_BONUS * sum(min(1.0, name_weight(p)) for p in _parts(candidate))
         scored.append((candidate, likelihood + bonus if math.isfinite(likelihood) else -1e9))
-    return sorted(scored, key=lambda item: -item[1])
+    return sorted(scored, key=lambda item: -item[1]), likelihoods
 
 
 def _respace(written: str, shown: str, spaced: str, breaks: frozenset[int] = frozenset()) -> str:
@@ -231,7 +317,8 @@ def _respace(written: str, shown: str, spaced: str, breaks: frozenset[int] = fro
 # The least weight the models must give a letter's accented forms along its frames for a mark above it to
 # count as its accent: below it, the mark was a speck or a stray stroke (measured on the calibration fonts).
 MIN_ACCENT_MASS = 0.01
-_DOTTED = frozenset("ij")  # a mark above a small i or j is its dot
+_DOTTED = frozenset("ij")  # a mark above a small i or j is its dot, unless it is wide or one of two
+STEM_ACCENT_WIDTH = 1.5  # a mark this many times a stem's width is no dot (measured on the calibration fonts)
 
 
 def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps: int, written: str) -> frozenset[int]:
@@ -240,8 +327,9 @@ def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
     At 200 dpi a handwritten accent is a few pixels; the recognizers, trained mostly on print, often
     read "É" as "E" although the mark is plain to see. A mark is a component a fraction of the writing's
     height whose bottom is above the top of the letter under it; it belongs to the letter whose centre is
-    nearest. A mark over a stem (a letter narrower than a quarter of the writing's height) is an i's or
-    j's dot, unless the letter there was read as a capital I.
+    nearest. A mark over a stem (a letter narrower than a quarter of the writing's height, or one read i or j)
+    is its dot, unless the letter there was read as a capital I, or the mark is much wider than the stem or
+    one of two.
     """
     if len(frames) != len(written) or steps <= 0:
         return frozenset()
@@ -256,6 +344,7 @@ def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
         return frozenset()
     boxes = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count)]
     found = set()
+    on_stems: dict[tuple[int, int, int, int], list[tuple[int, int]]] = {}
     for x, y, w, h in boxes:
         # Bigger than a speck (a tenth of the writing's height), smaller than a letter.
         if h > 0.45 * height or w > 0.8 * height or max(w, h) < 0.1 * height:
@@ -267,9 +356,15 @@ def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
         nearest, centre = min(centres, key=lambda item: abs(item[1] - middle))
         if abs(centre - middle) > 0.5 * height or not written[nearest].isalpha():
             continue
-        if body[2] < 0.25 * height and written[nearest] != "I":
+        if written[nearest] in _DOTTED or body[2] < 0.25 * height and written[nearest] != "I":
+            on_stems.setdefault(body, []).append((nearest, w))
             continue
         found.add(nearest)
+    # Over a stem, one mark no wider than a stroke is the dot; a wider one (a circumflex, an acute's slant) or
+    # two (a diaeresis) is an accent: î, ï, í.
+    for body, marks in on_stems.items():
+        if len(marks) >= 2 or max(w for _, w in marks) >= STEM_ACCENT_WIDTH * body[2]:
+            found.add(marks[0][0])
     return frozenset(found)
 
 
@@ -294,8 +389,8 @@ def with_marked_accents(written: str, matrix: ctc.FoldedMatrix, frames: tuple[tu
     for j in marked:
         char = written[j]
         base = ctc.fold_char(char)
-        if char in _DOTTED or char != base and char != base.upper() or base not in matrix.index:
-            continue  # a dot, or already accented
+        if char == "j" or char != base and char != base.upper() or base not in matrix.index:
+            continue  # a j's dot (no name here has a ĵ), or already accented
         accented = [c for c in matrix.variants[matrix.index[base]] if _accent_above(names[c])]
         mass = probs[np.ix_(list(frames[j]), accented)].sum(axis=0) if accented and frames[j] else np.zeros(0)
         if not mass.size or float(mass.max()) < MIN_ACCENT_MASS:

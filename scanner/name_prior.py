@@ -10,18 +10,92 @@ to review rather than accepted. That costs rarer names some review time; it neve
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
+import marshal
+import os
 import re
+import sys
+import tempfile
 import unicodedata
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 UNKNOWN_PART_FACTOR = 0.75
 
 
+@dataclass(frozen=True)
+class NameTables:
+    """What the reader asks of the lists, built once from the packages (~2 s: Faker's 80-odd locale modules are
+    imported) and kept in the user's cache directory, so that each worker process loads it in a blink."""
+
+    known: frozenset[str]
+    weights: dict[str, float]
+    blocks: dict[tuple[int, str], tuple[str, ...]]
+    accented: dict[str, frozenset[str]]
+
+
+LIST_PACKAGES = ("names", "gender-guesser", "Faker")
+
+
 @cache
+def tables() -> NameTables:
+    """The name tables, from the cache when it was written from the same packages by this same code."""
+    path = _cache_path()
+    if path is not None:
+        try:
+            known, weights, blocks, accented = marshal.loads(path.read_bytes())
+            return NameTables(known, weights, blocks, accented)
+        except (OSError, EOFError, ValueError, TypeError):
+            pass  # missing or damaged: rebuilt below
+    built = NameTables(_known_names(), _weights(), _blocks(), _accented_spellings())
+    if path is not None:
+        _write_atomically(path, marshal.dumps((built.known, built.weights, built.blocks, built.accented)))
+    return built
+
+
+def _cache_path() -> Path | None:
+    """A file named by the list packages' versions and this module's source (a change to either is a new file);
+    None when the cache directory cannot be made."""
+    versions = []
+    for package in LIST_PACKAGES:
+        try:
+            versions.append(f"{package}={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    # marshal's format belongs to the Python version that wrote it
+    versions.append(f"python={sys.version}")
+    key = hashlib.sha256("|".join(versions).encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "petition"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"name-tables-{key}.marshal"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Two workers may build the tables at once: each writes its own file and renames it into place."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+        for stale in path.parent.glob("name-tables-*.marshal"):  # written by other versions: never read again
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # an unwritable cache costs time, never a reading
+
+
 def known_names() -> frozenset[str]:
     """Every first and last name in the shipped lists, folded (empty when the packages are missing)."""
+    return tables().known
+
+
+@cache
+def _known_names() -> frozenset[str]:
     names: set[str] = set()
     census = _package_dir("names")
     if census is not None:
@@ -93,13 +167,13 @@ def _accented_spellings() -> dict[str, frozenset[str]]:
 
 def accented_spellings(part: str) -> frozenset[str]:
     """The accented spellings (casefolded) the lists know for this name part."""
-    return _accented_spellings().get(fold(part), frozenset())
+    return tables().accented.get(fold(part), frozenset())
 
 
 def accent_unsure(part: str) -> bool:
     """True when the lists spell this name part with accents other than the ones read ("Ines" read, "Inés"
     known): at 200 dpi an accent is a few pixels, so such a read may be right or may have lost one."""
-    spellings = _accented_spellings().get(fold(part))
+    spellings = tables().accented.get(fold(part))
     return bool(spellings) and part.casefold() not in spellings
 
 
@@ -110,7 +184,7 @@ COMMON_SURNAME_RANK = 20_000
 @cache
 def _weights() -> dict[str, float]:
     """Folded name -> 1.0 (common first or last name) or 0.5 (a rare Census surname)."""
-    weights: dict[str, float] = {name: 1.0 for name in known_names()}
+    weights: dict[str, float] = {name: 1.0 for name in _known_names()}
     census = _package_dir("names")
     path = census / "dist.all.last" if census is not None else None
     if path is not None and path.is_file():
@@ -123,7 +197,7 @@ def _weights() -> dict[str, float]:
 
 def name_weight(part: str) -> float:
     """How much a name list vouches for one name part: 1 common, 0.5 rare, 0 unknown."""
-    return _weights().get(fold(part), 0.0)
+    return tables().weights.get(fold(part), 0.0)
 
 
 @cache
@@ -131,7 +205,7 @@ def _blocks() -> dict[tuple[int, str], tuple[str, ...]]:
     """Known names by (length, first letter) and by (length, last two letters): a misread keeps one end of
     the word (a lost first letter keeps the end), so a near name shares a block with it."""
     blocks: dict[tuple[int, str], set[str]] = {}
-    for name in known_names():
+    for name in _known_names():
         blocks.setdefault((len(name), name[:1]), set()).add(name)
         blocks.setdefault((len(name), "~" + name[-2:]), set()).add(name)
     return {key: tuple(sorted(names)) for key, names in blocks.items()}
@@ -147,7 +221,7 @@ def near_names(folded: str, *, limit: int = 6) -> tuple[str, ...]:
     found: dict[str, int] = {}
     for length in range(len(folded) - reach, len(folded) + reach + 1):
         for key in ((length, folded[:1]), (length, "~" + folded[-2:])):
-            for name, edits, _ in process.extract(folded, _blocks().get(key, ()), scorer=distance.Levenshtein.distance,
+            for name, edits, _ in process.extract(folded, tables().blocks.get(key, ()), scorer=distance.Levenshtein.distance,
                                                   score_cutoff=reach, limit=limit * 3):
                 found[name] = int(edits)
     ranked = sorted((edits, -name_weight(name), name) for name, edits in found.items())

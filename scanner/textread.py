@@ -59,8 +59,10 @@ def prepare(crop: np.ndarray, preparation: Preparation) -> np.ndarray:
     return cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
 
 
-def tidy_text(text: str, kind: TextKind) -> str:
-    """Drop punctuation the whitelist lets through at the edges; for names, undo the l/I confusion."""
+def tidy_text(text: str, kind: TextKind, *, initial_l_is_i: bool = True) -> str:
+    """Drop punctuation the whitelist lets through at the edges; for names, undo the l/I confusion: a name in
+    capitals has no small l, and (initial_l_is_i, for Tesseract) a name starting "l" is an I. The handwriting
+    recognizer settles a small word's first bar with the name lists instead."""
     cleaned = " ".join(text.split()).strip(" -'.,")
     if kind is not TextKind.NAME or not cleaned:
         return cleaned
@@ -71,18 +73,18 @@ def tidy_text(text: str, kind: TextKind) -> str:
     if len(parts) > 1 and len(parts[-1]) == 1 and parts[-1].islower():
         parts = parts[:-1]
     shouted = all(p.replace("l", "").isupper() for p in parts if len(p) > 1)
-    return " ".join(_fix_l_for_i(part, all_caps=shouted) for part in parts)
+    return " ".join(_fix_l_for_i(part, all_caps=shouted, initial=initial_l_is_i) for part in parts)
 
 
 _LOWERCASE_PARTICLES = frozenset({"la", "le", "los", "las", "lo", "les"})  # "de la Cruz", "de los Santos"
 
 
-def _fix_l_for_i(part: str, *, all_caps: bool) -> str:
+def _fix_l_for_i(part: str, *, all_caps: bool, initial: bool = True) -> str:
     """Tesseract reads a handwritten capital I as l: "lyer" is Iyer, "KAl" is KAI. Names start with a
     capital, and a name printed in capitals has no small l."""
     if all_caps:
         return part.replace("l", "I")
-    if len(part) > 1 and part[0] == "l" and part[1:].islower() and part not in _LOWERCASE_PARTICLES:
+    if initial and len(part) > 1 and part[0] == "l" and part[1:].islower() and part not in _LOWERCASE_PARTICLES:
         return "I" + part[1:]
     return part
 

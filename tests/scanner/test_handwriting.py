@@ -101,6 +101,18 @@ def test_ctc_likelihood_sums_every_alignment(text):
     assert math.isclose(math.exp(ctc.log_likelihood(matrix, text)), expected, rel_tol=1e-6)
 
 
+def test_many_texts_in_one_pass_score_as_each_alone():
+    matrix = _toy_matrix(7, seed=4)
+    texts = ["a", "ab", "", "aa", "bab", "abc", "b"]  # "abc": c is no class of this matrix
+    together = ctc.log_likelihoods(matrix, texts)
+    for text, value in zip(texts, together):
+        alone = ctc.log_likelihoods(matrix, [text])[0]
+        assert value == alone or (math.isinf(value) and math.isinf(alone))
+    assert math.isinf(together[5]) and together[5] < 0
+    assert math.isclose(math.exp(together[2]), float(np.prod(matrix.probs[:, 0])), rel_tol=1e-6)  # all blanks
+    assert math.isclose(math.exp(together[4]), _brute_force(matrix, "bab"), rel_tol=1e-6)
+
+
 def test_written_form_takes_case_and_accents_from_the_pixels():
     alphabet = ("", "e", "E", "é", "l", "n", "a")
     steps = [[0.9, 0, 0, 0, 0, 0, 0.1], [0, 0, 0.1, 0.9, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0], [0.1, 0, 0.9, 0, 0, 0, 0]]

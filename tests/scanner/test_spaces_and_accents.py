@@ -8,7 +8,19 @@ import random
 import numpy as np
 import pytest
 
-from scanner.handwriting import marks_above, read_name, word_breaks
+from scanner import pp_ocr
+from scanner.handwriting import (
+    _breaks_outside_known_names,
+    _capital_inside,
+    _homoglyph_spelling,
+    _split_glued_initials,
+    _with_homoglyphs,
+    marks_above,
+    read_name,
+    word_breaks,
+)
+from scanner.textread import tidy_text
+from scanner.ocr import TextKind
 from scanner.name_prior import accent_unsure, known_names
 
 STEP = 8  # columns per CTC time step in these synthetic lines
@@ -58,11 +70,67 @@ def test_a_mark_above_a_letter_is_found_and_a_dot_over_a_small_i_is_not():
     assert marks_above(dotted, frames, steps=dotted.shape[1] // STEP, written="LIN") == frozenset({1})
 
 
+def test_a_wide_mark_or_two_marks_over_a_small_i_are_an_accent():
+    stems, frames = _line([(22, 6), (6, 6), (22, 6)], height=30)
+    centre = frames[1][0] * STEP + STEP // 2
+    circumflex = stems.copy()
+    circumflex[3:6, centre - 7 : centre + 7] = 0  # 14 px wide over a 6 px stem: î
+    assert marks_above(circumflex, frames, steps=stems.shape[1] // STEP, written="Lin") == frozenset({1})
+    diaeresis = stems.copy()
+    stem_left = 10 + 22 + 6  # _line's margin, then the first blob and its gap
+    diaeresis[3:7, stem_left - 2 : stem_left + 2] = 0
+    diaeresis[3:7, stem_left + 4 : stem_left + 8] = 0  # two dots, one over each edge of the stem: ï
+    assert marks_above(diaeresis, frames, steps=stems.shape[1] // STEP, written="Lin") == frozenset({1})
+
+
 def test_a_speck_is_not_an_accent():
     line, frames = _line([(22, 6)] * 4, height=40)
     centre = frames[1][0] * STEP + STEP // 2
     line[3:5, centre : centre + 2] = 0  # 2 px: under a tenth of the writing's height
     assert marks_above(line, frames, steps=line.shape[1] // STEP, written="LINA") == frozenset()
+
+
+def test_a_bar_starting_a_small_letter_word_may_be_either_an_i_or_an_l():
+    assert _homoglyph_spelling("Iuis", "luis") and _homoglyph_spelling("lrene", "irene")
+    assert not _homoglyph_spelling("IVAN", "lvan")  # in capitals an I is an I
+    assert not _homoglyph_spelling("Ellen", "eilen")  # inside a word an l is told from an i by the dot
+    assert _with_homoglyphs("josé Iuis salazar", "josé luis salazar") == "josé luis salazar"
+    assert _with_homoglyphs("lrene Adler", "irene Adler") == "Irene Adler"
+    assert _with_homoglyphs("Ellen Ray", "Ellen Ray") == "Ellen Ray"
+    # Tesseract's rule (a name never starts with a small l) stays for Tesseract, not for the lists' reader.
+    assert tidy_text("luis", TextKind.NAME) == "Iuis"
+    assert tidy_text("silas lefebvre", TextKind.NAME, initial_l_is_i=False) == "silas lefebvre"
+    assert tidy_text("BJORN KHAN Il", TextKind.NAME, initial_l_is_i=False) == "BJORN KHAN II"
+
+
+def test_a_capital_inside_a_word_starts_a_new_name_except_after_a_family_prefix():
+    assert _capital_inside("MamadouDoumbia") == [7]
+    assert _capital_inside("KadiatouBa") == [8]
+    assert _capital_inside("McAllister") == [] and _capital_inside("MacDonald") == [] and _capital_inside("DeShawn") == []
+    assert _capital_inside("JaKub") == []  # two letters: more often a case slip than two names
+    assert _capital_inside("ROSA") == [] and _capital_inside("rosa") == []
+
+
+def test_a_middle_initial_glued_to_a_known_name_is_set_apart():
+    assert _split_glued_initials("DOLORESF.GARCÍA") == "DOLORES F. GARCÍA"
+    assert _split_glued_initials("FaisalM. AHMADI") == "Faisal M. AHMADI"
+    assert _split_glued_initials("Xqzvw. Smith") == "Xqzvw. Smith"  # no known name before the letter
+    assert _split_glued_initials("J.R. Smith") == "J.R. Smith"
+
+
+def test_a_wide_gap_inside_a_known_name_is_the_writers_spacing():
+    assert _breaks_outside_known_names(frozenset({6}), "Kai Williams") == frozenset()
+    assert _breaks_outside_known_names(frozenset({3}), "REEMKHOURY") == frozenset({3})
+    # Inside "Smith" (after its i) and inside the unknown "Qzxwvk" (after its Q).
+    assert _breaks_outside_known_names(frozenset({6, 11}), "Ana Smith-Qzxwvk") == frozenset({11})
+
+
+@pytest.mark.slow
+def test_two_names_written_close_with_capitals_get_their_space_back():
+    from tests.scanner.test_handwriting import written
+
+    tight = np.hstack([written("Mamadou"), written("Doumbia")[:, 4:]])
+    assert read_name(tight, pp_ocr.PpOcrRecognizer()).text == "Mamadou Doumbia"
 
 
 def test_the_lists_know_accented_spellings():
@@ -84,3 +152,30 @@ def test_rendered_accents_and_spaces_are_read(font, text):
     ink = handwriting.compose(font, text, 26, hand, random.Random(0), 2.0)
     crop = 255 - np.asarray(ink.mask)
     assert read_name(crop, PpOcrRecognizer()).text == text
+
+
+def test_the_name_tables_are_cached_once_and_a_damaged_cache_is_rebuilt(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    probe = ("import json; from scanner import name_prior as n; t = n.tables(); "
+             "print(json.dumps([len(t.known), n.name_weight('Williams'), n.near_names('iuis'), "
+             "sorted(n.accented_spellings('Ines')), n.name_weight('qzxw')]))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+    def probe_run() -> list:
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                              check=True)
+        return json.loads(done.stdout)
+
+    built = probe_run()
+    files = list((tmp_path / "petition").glob("name-tables-*.marshal"))
+    assert len(files) == 1 and built[0] > 100_000 and built[1] == 1.0 and "luis" in built[2]
+    assert probe_run() == built  # read back from the cache: the same answers
+    files[0].write_bytes(b"\x00garbage")
+    assert probe_run() == built  # a damaged cache is rebuilt, not trusted
+    assert files[0].read_bytes() != b"\x00garbage"
