@@ -221,7 +221,8 @@ def near_names(folded: str, *, limit: int = 6) -> tuple[str, ...]:
     found: dict[str, int] = {}
     for length in range(len(folded) - reach, len(folded) + reach + 1):
         for key in ((length, folded[:1]), (length, "~" + folded[-2:])):
-            for name, edits, _ in process.extract(folded, tables().blocks.get(key, ()), scorer=distance.Levenshtein.distance,
+            block = tables().blocks.get(key, ())
+            for name, edits, _ in process.extract(folded, block, scorer=distance.Levenshtein.distance,
                                                   score_cutoff=reach, limit=limit * 3):
                 found[name] = int(edits)
     ranked = sorted((edits, -name_weight(name), name) for name, edits in found.items())
