@@ -118,7 +118,7 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
     runner_up = next((s for t, s in scored[1:] if ctc.fold_text(t) != ctc.fold_text(best_text)), best_score - 20.0)
     small = matrices[Model.V6_SMALL]
     aligned = ctc.align(small, shown)
-    breaks = _breaks_outside_known_names(word_breaks(line, aligned.frames, steps=len(small.probs), shown=shown), shown)
+    breaks = word_breaks(line, aligned.frames, steps=len(small.probs), shown=shown)
     marked = marks_above(line, aligned.frames, steps=len(small.probs), written=aligned.written)
     written = with_marked_accents(aligned.written, small, aligned.frames, marked)
     spaced = _with_homoglyphs(_respace(written, shown, best_text, breaks), best_text)
@@ -127,9 +127,9 @@ def read_name(crop: np.ndarray, recognizer: PpOcrRecognizer) -> Reading:
         text=text,
         models_agreeing=sum(ctc.fold_text(r) == ctc.fold_text(best_text) for r in readings.values()),
         models_run=len(readings),
-        weakest_log_likelihood=min(likelihoods[best_text]),
+        weakest_log_likelihood=min(likelihoods[best_text].values()),
         min_char_prob=round(min(aligned.char_probs), 4) if aligned.char_probs else 0.0,
-        mean_log_prob=ctc.log_likelihood(small, shown) / max(len(shown), 1) if shown else -20.0,
+        mean_log_prob=likelihoods[best_text][Model.V6_SMALL] / max(len(shown), 1) if shown else -20.0,
         margin=min(20.0, best_score - runner_up),
         known_parts=sum(name_weight(p) > 0 for p in _parts(text)),
         parts=len(_parts(text)),
@@ -285,15 +285,15 @@ def _part_alternatives(part: str, *, may_split: bool) -> list[str]:
 
 
 def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.FoldedMatrix]
-                      ) -> tuple[list[tuple[str, float]], dict[str, tuple[float, ...]]]:
+                      ) -> tuple[list[tuple[str, float]], dict[str, dict[Model, float]]]:
     """Candidates best first (mean CTC log-likelihood over the models run, plus the name-list bonus), and each
     candidate's log-likelihood under every model."""
     shown_texts = list(candidates.values())
-    per_model = [ctc.log_likelihoods(m, shown_texts) for m in matrices.values()]
+    per_model = {model: ctc.log_likelihoods(matrix, shown_texts) for model, matrix in matrices.items()}
     scored, likelihoods = [], {}
     for number, candidate in enumerate(candidates):
-        likelihoods[candidate] = tuple(values[number] for values in per_model)
-        likelihood = sum(likelihoods[candidate]) / len(matrices)
+        likelihoods[candidate] = {model: values[number] for model, values in per_model.items()}
+        likelihood = sum(likelihoods[candidate].values()) / len(matrices)
         bonus = KNOWN_NAME_BONUS * sum(min(1.0, name_weight(p)) for p in _parts(candidate))
         scored.append((candidate, likelihood + bonus if math.isfinite(likelihood) else -1e9))
     return sorted(scored, key=lambda item: -item[1]), likelihoods
@@ -413,7 +413,8 @@ def word_breaks(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
     models read as one word ("REEMKHOURY", "GLADYSHUNTINGTON"): the recognizers often drop a narrow space.
 
     A gap counts when its empty columns are wider than half the writing's height and well over the
-    writer's own gaps between letters (a writer of spaced capitals leaves wide gaps inside words too).
+    writer's own gaps between letters (a writer of spaced capitals leaves wide gaps inside words too), and
+    the word it would split is no known name as read.
     """
     if len(frames) != len(shown) or steps <= 0 or len(shown) < 4:
         return frozenset()
@@ -433,7 +434,7 @@ def word_breaks(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
         return frozenset()
     usual = float(np.median(list(gaps.values())))
     floor = max(0.5 * height, 2.5 * usual)
-    return frozenset(i for i, gap in gaps.items() if gap >= floor)
+    return _breaks_outside_known_names(frozenset(i for i, gap in gaps.items() if gap >= floor), shown)
 
 
 LINE_INK = 160  # a prepared line's ink (its contrast is stretched: writing is near 0, paper 255)
