@@ -76,6 +76,20 @@ def test_two_names_run_together_get_their_space_back():
     assert read_name(tight, pp_ocr.PpOcrRecognizer()).text == "JUNE YOON"
 
 
+@pytest.mark.slow
+def test_every_name_is_read_by_all_three_models_and_the_least_convinced_one_is_evidence():
+    from scanner.handwriting import CHARSETS, _run
+
+    crop = written("Amina Diallo")
+    recognizer = pp_ocr.PpOcrRecognizer()
+    reading = read_name(crop, recognizer)
+    assert reading.evidence.models_run == 3 and reading.evidence.models_agreeing == 3
+    each = [ctc.log_likelihood(_run(recognizer, prepare(crop), model, CHARSETS[TextKind.NAME])[0], reading.text)
+            for model in pp_ocr.Model]
+    assert math.isclose(reading.evidence.weakest_log_likelihood, min(each), rel_tol=1e-9)
+    assert reading.evidence.weakest_log_likelihood < max(each)  # the models differ; the least is taken
+
+
 def _toy_matrix(steps: int, seed: int) -> ctc.FoldedMatrix:
     rng = np.random.default_rng(seed)
     probs = rng.random((steps, 3)).astype(np.float64)
