@@ -26,6 +26,7 @@ class TextKind(str, enum.Enum):
     EMAIL = "email"
     LABEL = "label"  # printed header or in-cell label text
     LABEL_WORD = "label_word"  # a short printed word alone (ZIP, DATE): Tesseract often drops it as a block
+    LINE_NUMBER = "line_number"  # a printed line number in the table's number column
 
 
 # Restricting the alphabet is the single biggest help Tesseract gets on hand-printed fields.
@@ -37,6 +38,7 @@ WHITELISTS: dict[TextKind, str] = {
     TextKind.EMAIL: string.ascii_lowercase + string.ascii_uppercase + string.digits + "@._-+",
     TextKind.LABEL: "",
     TextKind.LABEL_WORD: string.ascii_uppercase + "#-/.",
+    TextKind.LINE_NUMBER: string.digits,
 }
 _PSM_OF_KIND = {TextKind.LABEL: 6, TextKind.LABEL_WORD: 8}  # others: 7, a single text line
 

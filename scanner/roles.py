@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from scanner.grid import Grid, Masks, Slot
+from scanner.numbering import Numbered, number_lines
 from scanner.ocr import OcrEngine, TextKind
 from scanner.scale import WORK_UNIT, area_px, odd_px, px
 from scanner.settings import LayoutSettings
@@ -120,9 +121,55 @@ def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine, 
     fields = [FieldSpec(roles[slot] or Role.OTHER, slot.x0, slot.x1, slot.top, slot.bottom, labels[slot])
               for slot in slots]
     fields, guessed = _fill_missing_roles(naming, fields, grid.table.width)
-    rules = header.line_rules
-    table = Box(grid.table.x0, header.box.y0 if header.box else rules[0], grid.table.x1, rules[-1])
-    return SheetLayout(table, _lines(rules), tuple(fields), header.box, grid.ruling_px, "detected", guessed)
+    numbered = _numbered(naming, header.line_rules, fields, grid.table)
+    header_box = header.box
+    if numbered.header is not None:  # the run of rules took in the header row: it is no line
+        header_box = Box(grid.table.x0, numbered.header[0], grid.table.x1, numbered.header[1])
+    lines = numbered.lines
+    table = Box(grid.table.x0, header_box.y0 if header_box else lines[0].y0, grid.table.x1, lines[-1].y1)
+    return SheetLayout(table, lines, tuple(fields), header_box, grid.ruling_px, "detected", guessed)
+
+
+def _numbered(naming: _Naming, rules: tuple[int, ...], fields: list[FieldSpec], table: Box) -> Numbered:
+    """The lines between the rules, numbered by the numbers printed in the number column when it has them."""
+    column = next((f for f in fields if f.role is Role.LINE_NUMBER), None)
+    if column is None:
+        return Numbered(_lines(rules), None, None)
+
+    def read(y0: int, y1: int) -> int | None:
+        height = y1 - y0
+        box = Box(column.x0, y0 + round(column.top * height), column.x1, y0 + round(column.bottom * height))
+        return _read_number(naming, box)
+
+    # Rows the rules missed are looked for within the page, not past its edges.
+    return number_lines(rules, read, top=0, bottom=naming.gray.shape[0])
+
+
+def _read_number(naming: _Naming, box: Box) -> int | None:
+    """The number printed in a line-number cell, or None (no print, not a number, or not read with confidence)."""
+    found = _print_of(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit))
+    digits = _digits_of(found.image) if found is not None else None
+    if digits is None:
+        return None
+    image, height = digits
+    texts: set[str] = set()
+    for cap_height in _NUMBER_CAP_HEIGHTS:  # Tesseract's read of blurred digits hangs on their size
+        factor = cap_height / height
+        scaled = cv2.resize(image, None, fx=factor, fy=factor,
+                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        border = _TESSERACT_BORDER
+        framed = cv2.copyMakeBorder(scaled, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+        result = naming.engine.read_line(framed, kind=TextKind.LINE_NUMBER)
+        text = result.text.strip()
+        is_number = text.isdigit() and len(text) <= 3
+        if is_number and result.mean_confidence >= naming.settings.line_number_confidence:
+            return int(text)
+        texts.add(text if is_number else "")
+    # Tesseract scores some clean digits (a lone "2", "14") at 0 while reading them right: the same digits
+    # read at every size are taken instead, since a misread rarely survives three scalings unchanged.
+    agreed = texts.pop() if len(texts) == 1 else ""
+    return int(agreed) if agreed else None
 
 
 def _lines(rules: tuple[int, ...]) -> tuple[LineBox, ...]:
@@ -206,6 +253,23 @@ def _first_line_is_header(naming: _Naming, grid: Grid) -> bool:
     return not any(r in (Role.NAME, Role.SIGNATURE) for r in second)
 
 
+def _digits_of(image: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The crop trimmed to its digits and their height: marks shorter than most of the tallest (a stroke of a
+    strike-through, a speck of the ruling) would widen the crop and throw Tesseract off a one-digit read."""
+    _, ink = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
+    if count < 2:
+        return None
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    tall = stats[1:][heights >= _DIGIT_HEIGHT_SHARE * heights.max()]
+    x0, y0 = tall[:, cv2.CC_STAT_LEFT].min(), tall[:, cv2.CC_STAT_TOP].min()
+    x1 = (tall[:, cv2.CC_STAT_LEFT] + tall[:, cv2.CC_STAT_WIDTH]).max()
+    y1 = (tall[:, cv2.CC_STAT_TOP] + tall[:, cv2.CC_STAT_HEIGHT]).max()
+    # The same margin of paper as _print_of leaves (3 px at the reference, here at the crop's own scale).
+    margin = max(1, round(0.15 * int(heights.max())))
+    return image[max(0, y0 - margin) : y1 + margin, max(0, x0 - margin) : x1 + margin], int(heights.max())
+
+
 def _label_text(naming: _Naming, lines: tuple[LineBox, ...], slot: Slot) -> str:
     """OCR of what is printed in every line of this field. Only pixels inked in nearly every line are kept
     (handwriting never repeats); there the median grey of all lines is the label, anti-aliasing and all."""
@@ -277,6 +341,8 @@ _LABEL_TRIES = (_LabelTry(TextKind.LABEL, 30, True), _LabelTry(TextKind.LABEL, 4
                 _LabelTry(TextKind.LABEL_WORD, 30, True), _LabelTry(TextKind.LABEL, 22, True),
                 _LabelTry(TextKind.LABEL_WORD, 48, False), _LabelTry(TextKind.LABEL, 48, False))
 _TESSERACT_BORDER = 16
+_NUMBER_CAP_HEIGHTS = (40, 52, 30)  # digits scaled to these heights (px) in turn for Tesseract, one line (psm 7)
+_DIGIT_HEIGHT_SHARE = 0.75  # a digit is at least this share of the tallest mark in a number cell
 
 
 def _ocr_label(naming: _Naming, crop: np.ndarray, *, min_confidence: float) -> str:

@@ -77,6 +77,7 @@ class LayoutSettings:
     label_share: float = 0.85  # a label's pixels are inked in this share of lines
     label_aspect: float = 2.5  # a label is a word: this many times wider than tall
     label_confidence: float = 60.0  # Tesseract's mean word confidence a header read needs
+    line_number_confidence: float = 80.0  # ...and a printed line number (clean digits read at 90+)
     label_max_grey: int = 200  # a crop whose darkest pixel is paler than this holds no print
     label_min_ink: float = 0.002  # ...nor one inked over less than this share
     keyword_similarity: float = 0.8  # difflib ratio at which a misread word still names a role
