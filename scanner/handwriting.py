@@ -252,16 +252,22 @@ def _breaks_outside_known_names(breaks: frozenset[int], shown: str) -> frozenset
 
 
 _GLUED_INITIAL = re.compile(r"^(?P<name>[^\W\d_]{2,})(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_].*)?$")
+_INITIAL_BEFORE_NAME = re.compile(r"^(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_]{2,})$")
 
 
 def _split_glued_initials(text: str) -> str:
     """A middle initial written close to the name before it, read as one word ("DOLORESF.GARCÍA", "FaisalM."):
-    the period marks the initial, and the letters before it are a known name."""
+    the period marks the initial, and the letters before it are a known name. An initial glued to the name
+    after it ("R.Gebremedhin") is split at its period whatever that name is: a name never holds a period
+    between a single letter and the rest of it."""
     out = []
     for token in text.split():
         match = _GLUED_INITIAL.match(token)
+        before = _INITIAL_BEFORE_NAME.match(token)
         if match and name_weight(match["name"]) > 0:
             out.extend([match["name"], match["initial"] + "."] + ([match["rest"]] if match["rest"] else []))
+        elif before:
+            out.extend([before["initial"] + ".", before["rest"]])
         else:
             out.append(token)
     return " ".join(out)

@@ -116,6 +116,9 @@ def test_a_middle_initial_glued_to_a_known_name_is_set_apart():
     assert _split_glued_initials("FaisalM. AHMADI") == "Faisal M. AHMADI"
     assert _split_glued_initials("Xqzvw. Smith") == "Xqzvw. Smith"  # no known name before the letter
     assert _split_glued_initials("J.R. Smith") == "J.R. Smith"
+    assert _split_glued_initials("amani r.gebremedhin") == "amani r. gebremedhin"  # initial glued after
+    assert _split_glued_initials("R.Xqzvw") == "R. Xqzvw"  # ...whatever the name after it
+    assert _split_glued_initials("J.R.") == "J.R."  # two initials stay together
 
 
 def test_a_wide_gap_inside_a_known_name_is_the_writers_spacing():
