@@ -290,6 +290,33 @@ def _part_alternatives(part: str, *, may_split: bool) -> list[str]:
     return alternatives
 
 
+_PARTICLES = _CAPITALISED_PREFIXES | {"la", "le", "los", "las", "les", "el", "al", "bin", "ben", "ibn", "dos", "das"}
+
+
+def _known_weight(parts: list[str]) -> float:
+    """How much of a name the lists know: each known part weighs its letters (at least five), so a long list
+    name pulls a near misreading harder than a short one. Two neighbouring parts that together spell a known
+    name weigh at most what that name does ("Donnel ly" no more than Donnelly): the prior never rewards
+    splitting a name into two shorter list names, only the pixels can."""
+    weights = [_part_weight(fold(part)) for part in parts]
+    total, i = 0.0, 0
+    while i < len(parts):
+        pair = parts[i : i + 2]
+        # A family-name particle is a word of its own (de la Cruz, ter Horst), whatever the lists hold joined.
+        joined = fold("".join(pair)) if len(pair) == 2 and not _PARTICLES & {fold(p) for p in pair} else ""
+        if joined and name_weight(joined) > 0:
+            total += min(weights[i] + weights[i + 1], _part_weight(joined))
+            i += 2
+            continue
+        total += weights[i]
+        i += 1
+    return total
+
+
+def _part_weight(letters: str) -> float:
+    return min(1.0, name_weight(letters)) * max(len(letters), 5) / 5
+
+
 def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.FoldedMatrix]
                       ) -> tuple[list[tuple[str, float]], dict[str, dict[Model, float]]]:
     """Candidates best first (mean CTC log-likelihood over the models run, plus the name-list bonus), and each
@@ -300,7 +327,7 @@ def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.Fold
     for number, candidate in enumerate(candidates):
         likelihoods[candidate] = {model: values[number] for model, values in per_model.items()}
         likelihood = sum(likelihoods[candidate].values()) / len(matrices)
-        bonus = KNOWN_NAME_BONUS * sum(min(1.0, name_weight(p)) for p in _parts(candidate))
+        bonus = KNOWN_NAME_BONUS * _known_weight(_parts(candidate))
         scored.append((candidate, likelihood + bonus if math.isfinite(likelihood) else -1e9))
     return sorted(scored, key=lambda item: -item[1]), likelihoods
 
@@ -377,10 +404,11 @@ def marks_above(line: np.ndarray, frames: tuple[tuple[int, ...], ...], *, steps:
 
 
 def _body_below(boxes, x: int, bottom: int, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The letter-sized component under the columns of a mark, starting below the mark's bottom."""
+    """The letter-sized component under the columns of a mark, starting below the mark's bottom. A small
+    letter (é beside an H or an l) is a third of the writing's height, ascender to descender, not half."""
     for bx, by, bw, bh in boxes:
         overlap = min(x + width, bx + bw) - max(x, bx)
-        if overlap > 0 and bh >= 0.45 * height and by >= bottom - 1:
+        if overlap > 0 and bh >= 0.3 * height and by >= bottom - 1:
             return bx, by, bw, bh
     return None
 

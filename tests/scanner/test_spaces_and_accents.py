@@ -12,6 +12,7 @@ from scanner import pp_ocr
 from scanner.handwriting import (
     _breaks_outside_known_names,
     _capital_inside,
+    _known_weight,
     _homoglyph_spelling,
     _split_glued_initials,
     _with_homoglyphs,
@@ -81,6 +82,29 @@ def test_a_wide_mark_or_two_marks_over_a_small_i_are_an_accent():
     diaeresis[3:7, stem_left - 2 : stem_left + 2] = 0
     diaeresis[3:7, stem_left + 4 : stem_left + 8] = 0  # two dots, one over each edge of the stem: ï
     assert marks_above(diaeresis, frames, steps=stems.shape[1] // STEP, written="Lin") == frozenset({1})
+
+
+def test_a_mark_over_a_small_letter_beside_an_ascender_is_found():
+    # "Hé": a capital 40 px tall, then a small letter 15 px tall on the same baseline with a mark above it.
+    # The small letter is under half the writing's height (ascender to baseline) yet is the mark's letter.
+    line = np.full((60, 80), 255, np.uint8)
+    line[10:50, 10:30] = 0  # H
+    line[35:50, 40:58] = 0  # e
+    line[26:31, 46:52] = 0  # its accent, 4 px clear of it
+    frames = ((20 // STEP,), (49 // STEP,))
+    assert marks_above(line, frames, steps=line.shape[1] // STEP, written="He") == frozenset({1})
+    line[26:31, 46:52] = 255
+    assert marks_above(line, frames, steps=line.shape[1] // STEP, written="He") == frozenset()
+
+
+def test_the_prior_never_rewards_splitting_a_known_name_in_two():
+    # Donnel and Ly are both list names, but together they spell Donnelly: split, they weigh what it does.
+    assert _known_weight(["Donnel", "ly"]) <= _known_weight(["Donnelly"])
+    # A particle is a word of its own: "de la Cruz" weighs its three known words.
+    assert _known_weight(["de", "la", "Cruz"]) == 3 * _known_weight(["Cruz"])
+    # A long list name pulls harder than a short one; a short one still counts whole, an unknown one not at all.
+    assert _known_weight(["Bergström"]) > _known_weight(["Vu"]) == 1.0
+    assert _known_weight(["Xqzvw"]) == 0.0
 
 
 def test_a_speck_is_not_an_accent():
