@@ -356,7 +356,7 @@ def evaluate(
     how well the roster finds them (pairwise precision, recall, F1)."""
     import pandas as pd
 
-    from pipeline.evaluate import reliability, truth_frame
+    from pipeline.evaluate import accepted_misses, reliability, truth_frame
     from pipeline.roster_eval import roster_section
 
     truth = truth_frame(samples / "truth.json")
@@ -368,8 +368,9 @@ def evaluate(
     for name, frame in frames.items():
         heading = f"== recognizer: {name} ==\n" if len(frames) > 1 else ""
         roster = roster_section(frame, truth, samples / "truth.json")  # "" unless the truth has repeat signers
+        misses = accepted_misses(frame, truth)
         typer.echo(heading + _eval_report(frame, truth, by) + "\n\n" + reliability(frame, truth) + "\n"
-                   + (f"\n{roster}\n" if roster else ""))
+                   + (f"\n{misses}\n" if misses else "") + (f"\n{roster}\n" if roster else ""))
 
 
 def _read_for_eval(samples: Path, truth, recognizer: str, workers: int):

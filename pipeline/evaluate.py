@@ -168,6 +168,24 @@ def report(scores: Scores) -> str:
     ])
 
 
+def accepted_misses(rows: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """Every name accepted without review that is not exactly right, with where it is and its confidence: a
+    wrong name silently accepted is the worst failure, and each one is worth looking at ("" when none)."""
+    keys = ["file", "page", "line"]
+    merged = truth.merge(rows.astype({"page": int, "line": int}), on=keys, how="inner")
+    merged["name"] = merged["name"].fillna("").astype(str)
+    accepted = merged[(merged["needs_review"].astype(str).str.lower() != "true") & (merged["name"] != "")
+                      & (merged["truth_name"] != "") & (merged["truth_status"] != "struck")]
+    wrong = accepted[[not same_name(r, t) for r, t in zip(accepted["name"], accepted["truth_name"])]]
+    if wrong.empty:
+        return ""
+    lines = [f"names accepted without review but wrong ({len(wrong)} of {len(accepted)} accepted)"]
+    for r in wrong.sort_values(keys).itertuples():
+        lines.append(f"  {r.file} page {r.page} line {r.line}: read {r.name!r}, truth {r.truth_name!r}, "
+                     f"confidence {float(r.name_confidence):.3f}")
+    return "\n".join(lines)
+
+
 RELIABILITY_BINS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0001)
 
 

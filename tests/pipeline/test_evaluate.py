@@ -93,3 +93,22 @@ def test_blank_lines_called_written_are_counted_and_the_silent_ones_apart():
     # line 3 is called signed without review; line 5 has the printed label read as a name (sent to review)
     assert (scores.blank_called_written, scores.blank_called_written_silently) == (2, 1)
     assert "blank lines kept blank    50.0% (2/4); called written 2, silently 1" in report(scores)
+
+
+def test_names_accepted_without_review_but_wrong_are_listed_with_where_they_are():
+    from pipeline.evaluate import accepted_misses
+
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": [1, 2, 3, 4, 5],
+                          "truth_status": ["signed", "signed", "signed", "struck", "signed"],
+                          "truth_name": ["Ana Reyes", "Li Wu", "Bo Kim", "Eva Ng", "Rui Sá"]})
+    rows = pd.DataFrame({"file": "a.png", "page": "1", "line": ["1", "2", "3", "4", "5"],
+                         "name": ["Ana Reyes", "Li Vu", "Bo Kin", "Eve Ng", "Rui Sa"],
+                         "name_confidence": ["0.995", "0.990", "0.400", "0.990", "0.980"],
+                         "needs_review": ["false", "false", "true", "false", "false"]})
+    listing = accepted_misses(rows, truth).splitlines()
+    # line 3 went to review and line 4 is struck out: neither was accepted as a signer's name
+    assert listing[0] == "names accepted without review but wrong (2 of 3 accepted)"
+    assert listing[1:] == ["  a.png page 1 line 2: read 'Li Vu', truth 'Li Wu', confidence 0.990",
+                           "  a.png page 1 line 5: read 'Rui Sa', truth 'Rui Sá', confidence 0.980"]
+    rows.loc[1, "name"], rows.loc[4, "name"] = "Li Wu", "Rui Sá"
+    assert accepted_misses(rows, truth) == ""
