@@ -35,6 +35,7 @@ CHARSETS: dict[TextKind, frozenset[str]] = {
 }
 NAME_MODELS = (Model.V6_SMALL, Model.V6_TINY, Model.V5_MOBILE)
 KNOWN_NAME_BONUS = 2.0  # nats per known name part: a list name wins a near tie, never against clear pixels
+NAME_LETTERS = 5  # ...of up to this many letters; a longer one earns the bonus per this many of its letters
 MAX_ALTERNATIVES = 6
 
 
@@ -294,8 +295,8 @@ _PARTICLES = _CAPITALISED_PREFIXES | {"la", "le", "los", "las", "les", "el", "al
 
 
 def _known_weight(parts: list[str]) -> float:
-    """How much of a name the lists know: each known part weighs its letters (at least five), so a long list
-    name pulls a near misreading harder than a short one. Two neighbouring parts that together spell a known
+    """How much of a name the lists know: each known part weighs its letters (at least NAME_LETTERS), so a long
+    list name pulls a near misreading harder than a short one. Two neighbouring parts that together spell a known
     name weigh at most what that name does ("Donnel ly" no more than Donnelly): the prior never rewards
     splitting a name into two shorter list names, only the pixels can."""
     weights = [_part_weight(fold(part)) for part in parts]
@@ -314,7 +315,8 @@ def _known_weight(parts: list[str]) -> float:
 
 
 def _part_weight(letters: str) -> float:
-    return min(1.0, name_weight(letters)) * max(len(letters), 5) / 5
+    """A folded name part's pull in bonuses: 0 unknown, then by list weight and length."""
+    return min(1.0, name_weight(letters)) * max(len(letters), NAME_LETTERS) / NAME_LETTERS
 
 
 def _score_candidates(candidates: dict[str, str], matrices: dict[Model, ctc.FoldedMatrix]
