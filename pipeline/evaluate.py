@@ -116,19 +116,16 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
     """Compare a rows.csv frame with the truth frame."""
     keys = ["file", "page", "line"]
     rows = rows.astype({"page": int, "line": int})
-    merged = truth.merge(rows, on=keys, how="left", indicator=True)
-    found = merged[merged["_merge"] == "both"].copy()
+    found = _found(rows, truth)
     spurious = len(rows.merge(truth[keys], on=keys, how="left", indicator=True).query("_merge == 'left_only'"))
-    found["needs_review"] = found["needs_review"].astype(str).str.lower() == "true"
-    found["name"] = found["name"].fillna("").astype(str)
     automatic = found[~found["needs_review"]]
     plain = found[found["truth_status"].isin(("signed", "blank"))]
     sig_ok = automatic["status"].isin(SIGNATURE_STATUSES) == automatic["truth_status"].isin(SIGNATURE_STATUSES)
-    named = found[(found["truth_name"] != "") & (found["truth_status"] != "struck")]
+    named = _named(found)
     exact = [same_name(r, t) for r, t in zip(named["name"], named["truth_name"])]
     unaccented = [same_name_unaccented(r, t) for r, t in zip(named["name"], named["truth_name"])]
     cer = [char_error_rate(r, t) for r, t in zip(named["name"], named["truth_name"])]
-    accepted = named[(~named["needs_review"]) & (named["name"] != "")]
+    accepted = _accepted(named)
     accepted_exact = sum(same_name(r, t) for r, t in zip(accepted["name"], accepted["truth_name"]))
     blank = found[found["truth_status"] == "blank"]
     written = blank[blank["status"].isin(WRITTEN_STATUSES) | (blank["name"] != "")]
@@ -145,6 +142,25 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
         blank_lines=len(blank), blank_kept_blank=int((blank["status"] == "blank").sum()),
         blank_called_written=len(written), blank_called_written_silently=int((~written["needs_review"]).sum()),
     )
+
+
+def _found(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """The truth's lines the machine found, with its reading beside them (needs_review as bool, name as text)."""
+    merged = truth.merge(rows, on=["file", "page", "line"], how="left", indicator=True)
+    found = merged[merged["_merge"] == "both"].copy()
+    found["needs_review"] = found["needs_review"].astype(str).str.lower() == "true"
+    found["name"] = found["name"].fillna("").astype(str)
+    return found
+
+
+def _named(found: pd.DataFrame) -> pd.DataFrame:
+    """Lines whose truth holds a signer's name (a struck line's name is no signer's)."""
+    return found[(found["truth_name"] != "") & (found["truth_status"] != "struck")]
+
+
+def _accepted(named: pd.DataFrame) -> pd.DataFrame:
+    """Names the machine read and accepted without review."""
+    return named[(~named["needs_review"]) & (named["name"] != "")]
 
 
 def report(scores: Scores) -> str:
@@ -171,16 +187,12 @@ def report(scores: Scores) -> str:
 def accepted_misses(rows: pd.DataFrame, truth: pd.DataFrame) -> str:
     """Every name accepted without review that is not exactly right, with where it is and its confidence: a
     wrong name silently accepted is the worst failure, and each one is worth looking at ("" when none)."""
-    keys = ["file", "page", "line"]
-    merged = truth.merge(rows.astype({"page": int, "line": int}), on=keys, how="inner")
-    merged["name"] = merged["name"].fillna("").astype(str)
-    accepted = merged[(merged["needs_review"].astype(str).str.lower() != "true") & (merged["name"] != "")
-                      & (merged["truth_name"] != "") & (merged["truth_status"] != "struck")]
+    accepted = _accepted(_named(_found(rows.astype({"page": int, "line": int}), truth)))
     wrong = accepted[[not same_name(r, t) for r, t in zip(accepted["name"], accepted["truth_name"])]]
     if wrong.empty:
         return ""
     lines = [f"names accepted without review but wrong ({len(wrong)} of {len(accepted)} accepted)"]
-    for r in wrong.sort_values(keys).itertuples():
+    for r in wrong.sort_values(["file", "page", "line"]).itertuples():
         lines.append(f"  {r.file} page {r.page} line {r.line}: read {r.name!r}, truth {r.truth_name!r}, "
                      f"confidence {float(r.name_confidence):.3f}")
     return "\n".join(lines)

@@ -154,12 +154,7 @@ def _read_number(naming: _Naming, box: Box) -> int | None:
     image, height = digits
     texts: set[str] = set()
     for cap_height in _NUMBER_CAP_HEIGHTS:  # Tesseract's read of blurred digits hangs on their size
-        factor = cap_height / height
-        scaled = cv2.resize(image, None, fx=factor, fy=factor,
-                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-        _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        border = _TESSERACT_BORDER
-        framed = cv2.copyMakeBorder(scaled, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+        framed = _for_tesseract(image, cap_height / height, binarize=True)
         result = naming.engine.read_line(framed, kind=TextKind.LINE_NUMBER)
         text = result.text.strip()
         is_number = text.isdigit() and len(text) <= 3
@@ -353,20 +348,27 @@ def _ocr_label(naming: _Naming, crop: np.ndarray, *, min_confidence: float) -> s
     if found is None:
         return ""
     text = ""
-    border = _TESSERACT_BORDER
     for attempt in _LABEL_TRIES:
         factor = attempt.cap_height / float(np.median(found.heights))
-        scaled = cv2.resize(found.image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-        if attempt.binarize:
-            _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        framed = cv2.copyMakeBorder(scaled, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
-        result = naming.engine.read_line(framed, kind=attempt.kind)
+        result = naming.engine.read_line(_for_tesseract(found.image, factor, binarize=attempt.binarize),
+                                         kind=attempt.kind)
         if result.mean_confidence < min_confidence:
             continue
         if naming.role(result.text) is not None:
             return result.text
         text = text or result.text
     return text
+
+
+def _for_tesseract(image: np.ndarray, factor: float, *, binarize: bool) -> np.ndarray:
+    """Print scaled by factor (to the letter height Tesseract reads best), optionally Otsu-binarized, framed in
+    white paper."""
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    scaled = cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation)
+    if binarize:
+        _, scaled = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    border = _TESSERACT_BORDER
+    return cv2.copyMakeBorder(scaled, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
 
 
 @dataclass(frozen=True)
