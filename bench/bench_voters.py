@@ -167,6 +167,7 @@ def accuracy(work: Path, sheets: int, eval_voters: int, workers: int) -> dict:
     out = {"sheets": sheets, "voters": eval_voters, "read_s": read_s}
     for how, pixels, path in (("pixels", True, root), ("text", False, work / "text-ws")):
         store = Workspace.open(path)
+        before = effective_lines(store)
         started = time.perf_counter()
         summary = match_workspace(store, pixels=pixels)
         seconds = time.perf_counter() - started
@@ -176,6 +177,7 @@ def accuracy(work: Path, sheets: int, eval_voters: int, workers: int) -> dict:
                     "unregistered_auto": result.unregistered_auto, "statuses": result.statuses,
                     "wrong": list(result.wrong[:10])}
         if pixels:
+            out["review"] = _review_closed(before, effective_lines(store), _truth_frame(folder))
             rows = rows_export(effective_lines(store))
             truth = with_persons(_truth_frame(folder), person_frame(folder / "truth.json"))
             for key, frame in (("roster", rows), ("roster_unmatched", rows.drop(columns=["voter_id"]))):
@@ -183,6 +185,21 @@ def accuracy(work: Path, sheets: int, eval_voters: int, workers: int) -> dict:
                 out[key] = {"precision": scores.precision, "recall": scores.recall, "f1": scores.f1}
         store.close()
     return out
+
+
+def _review_closed(before, after, truth) -> dict:
+    """Lines sent to volunteers before and after matching (the voter file answers a name's spelling), and how many
+    of the lines it closed had their name read wrong (the signer is known; the sheet's reading stays as read)."""
+    from pipeline.evaluate import same_name
+
+    keys = ["file", "page", "line"]
+    merged = before[[*keys, "needs_review"]].merge(after[[*keys, "needs_review", "name"]], on=keys,
+                                                   suffixes=("_before", "_after"))
+    closed = merged[merged["needs_review_before"] & ~merged["needs_review_after"]]
+    names = truth.set_index(keys)["truth_name"]
+    wrong = sum(not same_name(row.name, names.get((row.file, row.page, row.line), "")) for row in closed.itertuples())
+    return {"lines": len(merged), "before": int(merged["needs_review_before"].sum()),
+            "after": int(merged["needs_review_after"].sum()), "closed": len(closed), "closed_read_wrong": wrong}
 
 
 def _truth_frame(folder: Path):
@@ -225,6 +242,12 @@ def report(speed_figures: dict | None, acc: dict | None) -> str:
             lines.append(f"Roster once matched (repeat signers, pairwise): precision {r['precision']:.3f}, recall"
                          f" {r['recall']:.3f}, F1 {r['f1']:.3f} (goal F1 ≥ 0.95); the same roster without the"
                          f" voter ids: F1 {acc['roster_unmatched']['f1']:.3f}.")
+        if "review" in acc:
+            r = acc["review"]
+            lines.append(f"Lines sent to volunteers: {r['before']} of {r['lines']} ({r['before'] / r['lines']:.1%})"
+                         f" before matching, {r['after']} ({r['after'] / r['lines']:.1%}) after: the voter file"
+                         f" answered {r['closed']} lines whose only doubt was the name's spelling ({r['closed_read_wrong']}"
+                         " of them read with a wrong spelling, the signer matched all the same).")
         if acc["pixels"]["wrong"]:
             lines += ["", "Wrong automatic matches (names + crops):", *[f"- {w}" for w in acc["pixels"]["wrong"]]]
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ class WorkspaceStatus:
     signers_with_duplicates: int
     possible_duplicates: int
     roster: str = "up to date"  # what the stored roster lagged by, which this status folded in
+    voter_confirmed: int = 0  # lines whose only doubt, the name's spelling, the voter file answered
 
 
 def workspace_status(workspace: Workspace) -> WorkspaceStatus:
@@ -43,7 +44,8 @@ def workspace_status(workspace: Workspace) -> WorkspaceStatus:
         lines=counts.lines, lines_by_status={s.value: counts.by_status.get(s.value, 0) for s in LineStatus},
         to_review=counts.to_review, human_decided=counts.human_decided,
         signers=clusters, signers_with_duplicates=repeated,
-        possible_duplicates=len(roster.possible_pairs(workspace)), roster=state)
+        possible_duplicates=len(roster.possible_pairs(workspace)), roster=state,
+        voter_confirmed=counts.voter_confirmed)
 
 
 def format_status(status: WorkspaceStatus) -> str:
@@ -55,7 +57,8 @@ def format_status(status: WorkspaceStatus) -> str:
         f"files      {status.files} ({counts(status.files_by_status)})",
         f"pages      {status.pages} ({counts(status.pages_by_status)})",
         f"lines      {status.lines} ({counts(status.lines_by_status)})",
-        f"to review  {status.to_review} lines ({status.human_decided} decided by people so far)",
+        f"to review  {status.to_review} lines ({status.human_decided} decided by people so far"
+        + (f"; {status.voter_confirmed} answered by the voter file" if status.voter_confirmed else "") + ")",
         f"signers    {status.signers} after deduplication; {status.signers_with_duplicates} signed more than once;"
         f" {status.possible_duplicates} possible duplicates to review",
         f"roster     {status.roster}",

@@ -144,13 +144,12 @@ def _latest(field: str) -> str:
 _CONFIRMED = ("CASE WHEN EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
               f" AND d.line_no = l.line_no) THEN coalesce({_latest('reviewed')} != '', 1) ELSE 0 END")
 
-# 6: effective_lines, the one place where a human decision beats the machine: every stored line, each decidable
-# field the latest human value if any, else the machine's. Export, status, the review queue and the duplicates read
-# it. Flattened into each query by SQLite, so a column nobody selects costs nothing; decisions_latest answers each
-# field's latest value with one index seek.
-_EFFECTIVE_LINES = f"""
-CREATE INDEX decisions_latest ON decisions (file_sha256, page_no, line_no, field, id);
-CREATE VIEW effective_lines AS SELECT
+def _effective_lines_view(*, closed_by_voter_file: str = "") -> str:
+    """SQL: the effective_lines view; `closed_by_voter_file` (from migration 12) a condition under which the voter
+    file answers what the machine asked a person, shown as the view's column voter_confirmed."""
+    voter = f" AND NOT {closed_by_voter_file}" if closed_by_voter_file else ""
+    column = f"\n    {closed_by_voter_file} AS voter_confirmed," if closed_by_voter_file else ""
+    return f"""CREATE VIEW effective_lines AS SELECT
     'line:' || p.file_sha256 || ':' || p.page_no || ':' || l.line_no AS line_id,
     p.file_sha256, f.name AS file, p.page_no, l.line_no,
     coalesce({_latest('status')}, l.status) AS status,
@@ -163,10 +162,19 @@ CREATE VIEW effective_lines AS SELECT
     coalesce({_latest('ward')}, json_extract(l.fields, '$.ward'), '') AS ward,
     coalesce({_latest('reviewed')}, '') AS reviewed,
     ({_CONFIRMED}) AS human_confirmed,
-    l.needs_review = 1 AND NOT ({_CONFIRMED}) AS needs_review,
+    l.needs_review = 1 AND NOT ({_CONFIRMED}){voter} AS needs_review,{column}
     l.line_crop, l.name_crop, l.signature_crop
 FROM lines l JOIN pages p ON p.id = l.page_id JOIN files f ON f.sha256 = p.file_sha256;
 """
+
+
+# 6: effective_lines, the one place where a human decision beats the machine: every stored line, each decidable
+# field the latest human value if any, else the machine's. Export, status, the review queue and the duplicates read
+# it. Flattened into each query by SQLite, so a column nobody selects costs nothing; decisions_latest answers each
+# field's latest value with one index seek.
+_EFFECTIVE_LINES = f"""
+CREATE INDEX decisions_latest ON decisions (file_sha256, page_no, line_no, field, id);
+{_effective_lines_view()}"""
 
 # 7: how a page read with a form's blank sheet lined up with it (the share of the sheet's print found on the page,
 # 0 when it did not line up; NULL when no blank sheet was used)
@@ -287,6 +295,37 @@ CREATE TABLE roster_rows (
 UPDATE roster_state SET built = 0;
 """
 
+
+
+def closed_by_voter_file(line: str = "l", page: str = "p") -> str:
+    """SQL: the voter file answers what the machine asked about the line `line` of page `page`. The machine's only
+    doubt was the name's spelling (review_reasons exactly LOW_NAME_CONFIDENCE: nothing about the signature, the
+    layout or a strike-out), and the line is matched, in the voter file in force, to a voter whose name the crop's
+    pixels explain best among the look-alikes (match.py: >= 99% precise by bench_voters): the latest person's verdict
+    if any (a voter of that file; '' is "not on the file" and reopens it), else the machine's match. The signer is
+    known; what the sheet spells stays the reading in rows.csv. Migration 12's text: a change is a new migration
+    (store/roster.py computes the same thing for lines nobody decided on)."""
+    version = "(SELECT max(version) FROM voter_files WHERE state = 'loaded')"
+
+    def same_line(alias: str) -> str:
+        return (f"{alias}.file_sha256 = {page}.file_sha256 AND {alias}.page_no = {page}.page_no"
+                f" AND {alias}.line_no = {line}.line_no")
+
+    return (f"({line}.review_reasons = 'LOW_NAME_CONFIDENCE' AND coalesce("
+            f"(SELECT md.voter_id != '' AND EXISTS (SELECT 1 FROM voters v WHERE v.version = {version}"
+            f" AND v.voter_id = md.voter_id) FROM match_decisions md WHERE {same_line('md')} ORDER BY md.id DESC LIMIT 1),"
+            f" EXISTS (SELECT 1 FROM voter_matches vm WHERE vm.version = {version} AND {same_line('vm')}"
+            " AND vm.status = 'matched')))")
+
+
+# 12: a line whose only doubt was its name's spelling is closed while the voter file in force matches it
+# (closed_by_voter_file): volunteers are asked what neither the machine nor the voter file can answer. A stored
+# roster's rows say which of their lines need review: marked unbuilt, so the next status or export rebuilds them.
+_CLOSED_BY_VOTER_FILE = f"""
+DROP VIEW effective_lines;
+{_effective_lines_view(closed_by_voter_file=closed_by_voter_file())}UPDATE roster_state SET built = 0;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADDITIONS, _LINE_IDS, _EFFECTIVE_LINES,
-                               _REGISTRATION, _FORMS, _VOTERS, _ROSTER, _ROSTER_ROWS)
+                               _REGISTRATION, _FORMS, _VOTERS, _ROSTER, _ROSTER_ROWS, _CLOSED_BY_VOTER_FILE)
 SCHEMA_VERSION = len(MIGRATIONS)

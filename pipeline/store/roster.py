@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pipeline import spreadsheet
 from pipeline.store.ids import LineId
+from pipeline.store.migrations import closed_by_voter_file
 
 if TYPE_CHECKING:
     from pipeline.store.workspace import Workspace
@@ -489,6 +490,8 @@ def members(workspace: Workspace, voter_version: int | None, clusters: Collectio
     machine = ("''" if voter_version is None else
                f"coalesce((SELECT vm.voter_id FROM voter_matches vm WHERE vm.version = {int(voter_version)} AND"
                " vm.file_sha256 = p.file_sha256 AND vm.page_no = p.page_no AND vm.line_no = l.line_no), '')")
+    # the view's needs_review for a line nobody decided on: the machine's, unless the voter file answers it
+    review = "l.needs_review" if voter_version is None else f"l.needs_review AND NOT {closed_by_voter_file()}"
     pages_join = "" if voter_version is None else " JOIN pages p ON p.id = l.page_id"
     cursor = workspace.db.cursor()
     cursor.row_factory = None  # plain tuples: a million rows
@@ -499,7 +502,7 @@ def members(workspace: Workspace, voter_version: int | None, clusters: Collectio
     rows = cursor.execute(
         "SELECT e.cluster, e.entry, l.page_id, l.line_no, l.name, l.name_confidence,"
         " coalesce(json_extract(l.fields, '$.address'), ''), coalesce(json_extract(l.fields, '$.zip'), ''),"
-        f" coalesce(json_extract(l.fields, '$.email'), ''), l.needs_review, {machine} FROM {source}{pages_join}"
+        f" coalesce(json_extract(l.fields, '$.email'), ''), {review}, {machine} FROM {source}{pages_join}"
         " ORDER BY e.cluster, e.entry", () if clusters is None else (json.dumps(sorted(clusters)),))
     for cluster, entry, page_id, line_no, name, confidence, address, zip_code, email, review, voter in rows:
         sha, page_no, file_name = pages[page_id]
@@ -532,18 +535,22 @@ class LineCounts:
     by_status: dict[str, int]  # effective status -> lines
     to_review: int
     human_decided: int
+    voter_confirmed: int = 0  # lines the machine asked about whose question the voter file answers, no person yet
 
 
 def line_counts(workspace: Workspace) -> LineCounts:
-    """Lines per effective status, those waiting for a person and those a person decided. Two aggregates: lines
-    nobody decided anything on (most of them: their machine values are the effective ones, one index seek each),
-    and the effective_lines view over the few lines some decision names."""
+    """Lines per effective status, those waiting for a person, those a person decided and those the voter file
+    answered. Two aggregates: lines nobody decided anything on (most of them: their machine values are the effective
+    ones, one index seek each), and the effective_lines view over the few lines some decision names."""
     undecided = workspace.db.execute(
-        "SELECT l.status, count(*), coalesce(sum(l.needs_review), 0), 0 FROM lines l JOIN pages p ON p.id = l.page_id"
+        f"SELECT l.status, count(*), coalesce(sum(l.needs_review AND NOT closed), 0), 0,"
+        f" coalesce(sum(l.needs_review AND closed), 0) FROM (SELECT l.*, {closed_by_voter_file()} AS closed"
+        " FROM lines l JOIN pages p ON p.id = l.page_id"
         " WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.file_sha256 = p.file_sha256 AND d.page_no = p.page_no"
-        " AND d.line_no = l.line_no) GROUP BY l.status").fetchall()
+        " AND d.line_no = l.line_no)) l GROUP BY l.status").fetchall()
     decided = workspace.db.execute(
-        "SELECT el.status, count(*), coalesce(sum(el.needs_review), 0), coalesce(sum(el.human_confirmed), 0) FROM"
+        "SELECT el.status, count(*), coalesce(sum(el.needs_review), 0), coalesce(sum(el.human_confirmed), 0),"
+        " coalesce(sum(el.voter_confirmed AND NOT el.human_confirmed), 0) FROM"
         " (SELECT DISTINCT file_sha256, page_no, line_no FROM decisions) d JOIN effective_lines el"
         " ON el.file_sha256 = d.file_sha256 AND el.page_no = d.page_no AND el.line_no = d.line_no"
         " GROUP BY el.status").fetchall()
@@ -551,4 +558,5 @@ def line_counts(workspace: Workspace) -> LineCounts:
     for row in [*undecided, *decided]:
         by_status[str(row[0])] = by_status.get(str(row[0]), 0) + int(row[1])
     rows = [*undecided, *decided]
-    return LineCounts(sum(by_status.values()), by_status, sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows))
+    return LineCounts(sum(by_status.values()), by_status, sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows),
+                      sum(int(r[4]) for r in rows))
