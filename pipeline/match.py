@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -147,7 +148,7 @@ def _with_pixels(workspace: Workspace, scorer: CropScorer, line: EffectiveLine,
     nearest = candidates[:PIXEL_CANDIDATES]
     first, middle, _, _ = _split(line.name)
     gaps = scorer.gaps(matrix, line.name, [c.voter for c in nearest], [c.cost > 0 for c in nearest], middle=middle,
-                       first=first)
+                       first=first, suffix=written_suffix(line.name))
     return [replace(c, gap=g, likelihood=round(ll, 3)) for c, (g, ll) in zip(nearest, gaps)]
 
 
@@ -161,8 +162,24 @@ def _stored(line: LineId, status: MatchStatus, chosen: Candidate | None,
     return StoredMatch(line, status.value, voter_id, score, tuple((c.voter.voter_id, c.score) for c in ranked), "")
 
 
+# A generation suffix as written, and as the recognizer reads a written II or III (I and l look alike: "IlI").
+_GENERATION = re.compile(r"^(?:[jJsS][rR]|[Il1|]{2,3}|I[Vv])\.?$")
+
+
+def written_suffix(name: str) -> str:
+    """The last word of a name of three words or more when it is a generation suffix (Jr, Sr, II, III, IV, or II
+    and III read with l's: "IlI", "Il"), as written; else ''. Only last, after two names: "Jong Il Kim" keeps its
+    Il (signers write the family name last)."""
+    words = name.split()
+    return words[-1] if len(words) >= 3 and _GENERATION.match(words[-1]) else ""
+
+
 def _split(name: str) -> tuple[str, str, str, bool]:
-    """(first, middle, last, one word) of a line's name; a single word is a surname (or names run together)."""
+    """(first, middle, last, one word) of a line's name; a single word is a surname (or names run together).
+    A generation suffix is left out (the voter file's names seldom carry one)."""
+    suffix = written_suffix(name)
+    if suffix:
+        name = name[:name.rindex(suffix)]
     words = fold(name).split()
     if len(words) == 1:
         return "", "", words[0], True

@@ -46,14 +46,16 @@ class CropScorer:
         return ctc.fold_matrix(probabilities, _NAME_CHARSET)
 
     def gaps(self, matrix: ctc.FoldedMatrix, reading: str, voters: Sequence[Voter], differs: Sequence[bool], *,
-             middle: str = "", first: str = "") -> list[tuple[float, float]]:
+             middle: str = "", first: str = "", suffix: str = "") -> list[tuple[float, float]]:
         """Per voter: (gap in nats, the name's log-likelihood). The gap of a voter whose name is the reading is
         measured from the best of the reading and the candidates; of a voter whose name differs from the reading
         (`differs`), from the recognizer's own best path too, so that the crop must show that spelling, not just
         allow it (Wu/Wv, Gallagher/Gollagher: a look-alike the pixels do not refute is not proof).
         `middle`: an initial read on the line (a signer may add one the voter file lacks); `first`: the first name
-        read, scored for a voter whose first name it is a nickname of (Abby for Abigail)."""
-        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle, first)) for voter in voters]
+        read, scored for a voter whose first name it is a nickname of (Abby for Abigail); `suffix`: a generation
+        suffix read at the end of the line (Jr, III), which the voter file's name seldom carries."""
+        likelihoods = [max(_likelihood(matrix, t) for t in written_forms(voter, middle, first, suffix))
+                       for voter in voters]
         finite = [x for x in [_likelihood(matrix, reading), *likelihoods] if np.isfinite(x)]
         if not finite:
             return [(1e6, float("-inf")) for _ in voters]
@@ -64,10 +66,10 @@ class CropScorer:
                 for x, other in zip(likelihoods, differs)]
 
 
-def written_forms(voter: Voter, written_middle: str = "", written_first: str = "") -> set[str]:
+def written_forms(voter: Voter, written_middle: str = "", written_first: str = "", written_suffix: str = "") -> set[str]:
     """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
     with or without their middle name or its initial; with an initial the line shows (people add one the voter
-    file lacks, never a whole middle name); with the nickname the line shows."""
+    file lacks, never a whole middle name); with the nickname the line shows; with the suffix the line shows."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}
@@ -79,6 +81,8 @@ def written_forms(voter: Voter, written_middle: str = "", written_first: str = "
         forms |= {f"{given} {last}", f"{given}{last}", f"{last} {given}"}
         for m in shown - {""}:
             forms |= {f"{given} {m[:1]} {last}", f"{given} {m[:1]}. {last}", f"{given} {m} {last}"}
+    if written_suffix:
+        forms |= {f"{form} {written_suffix}" for form in forms}
     return forms
 
 

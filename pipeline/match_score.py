@@ -61,6 +61,7 @@ class LineName:
     wholes: tuple[str, ...] = ()  # skeletons of the name run together: first+last, first+middle+last, last+first
     canonical_first: str = ""  # the first name's nickname canonical (Bob -> robert)
     last_skeleton: str = ""
+    initial: str = ""  # a middle initial the line shows ("Milos D Horvath": d)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Candidate:
     veto: bool  # zip, ward or address disagreeing
     gap: float | None = None  # the crop's log-likelihood of its reading minus of this voter's name (pixels)
     likelihood: float | None = None
+    initial_agrees: bool = False  # the line shows a middle initial, and it is this voter's
 
     @property
     def text_score(self) -> float:
@@ -100,9 +102,10 @@ def line_name(first: str, middle: str, last: str, *, one_word: bool, zip_code: s
     whole_middle = compact(middle) if len(compact(middle)) > 1 else ""
     f, la = compact(first), compact(last)
     wholes = {skeleton(f + la), skeleton(la + f)} | ({skeleton(f + whole_middle + la)} if whole_middle else set())
+    initial = compact(middle) if len(compact(middle)) == 1 else ""
     return LineName(f, whole_middle, la, fold(first).replace(" ", ""), one_word, zip5(zip_code), ward_key(ward),
                     house, " ".join(words[1:] if house else words), tuple(sorted(wholes)),
-                    nickname_key(fold(first).replace(" ", "")), skeleton(la))
+                    nickname_key(fold(first).replace(" ", "")), skeleton(la), initial)
 
 
 NEAR_EDITS = 2  # = max_cost: a name's weighted cost is at least its skeleton's edit distance
@@ -206,13 +209,17 @@ def candidates_of(line: LineName, voters: Sequence[Voter]) -> list[Candidate]:
         if name not in costs:
             costs[name] = name_cost(line, voter)
         support, veto = evidence(line, voter)
-        out.append(Candidate(voter, costs[name], support, veto))
+        out.append(Candidate(voter, costs[name], support, veto, initial_agrees=_initial_agrees(line, voter)))
     return out
 
 
 def candidate(line: LineName, voter: Voter) -> Candidate:
     support, veto = evidence(line, voter)
-    return Candidate(voter, name_cost(line, voter), support, veto)
+    return Candidate(voter, name_cost(line, voter), support, veto, initial_agrees=_initial_agrees(line, voter))
+
+
+def _initial_agrees(line: LineName, voter: Voter) -> bool:
+    return bool(line.initial) and compact(voter.middle_name)[:1] == line.initial
 
 
 def _same_name(a: Candidate, b: Candidate) -> bool:
@@ -234,8 +241,14 @@ def _decide_by_text(near: list[Candidate], settings: MatchSettings) -> tuple[Mat
     best, rest = ranked[0], ranked[1:]
     if best.veto:
         return MatchStatus.REVIEW, best
-    rival = next((c for c in rest if not c.veto and c.cost - 0.5 * c.support < best.cost - 0.5 * best.support
-                  + settings.text_separation), None)  # a voter the zip, ward or address contradicts is none
+    rivals = [c for c in rest if not c.veto and c.cost - 0.5 * c.support < best.cost - 0.5 * best.support
+              + settings.text_separation]  # a voter the zip, ward or address contradicts is none
+    initialled = _the_namesake_with_the_initial(best, rivals)
+    if initialled is not None:
+        best = initialled
+        rivals = [c for c in ranked if not c.veto and c is not best and not _same_name(best, c)
+                  and c.cost - 0.5 * c.support < best.cost - 0.5 * best.support + settings.text_separation]
+    rival = rivals[0] if rivals else None
     if rival is not None and _same_name(best, rival) and rival.support == best.support:
         return MatchStatus.AMBIGUOUS, best
     if best.cost <= settings.text_auto_cost + 0.5 * best.support and rival is None:
@@ -252,6 +265,11 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
     if best.veto:
         return MatchStatus.REVIEW, best
     rivals = [c for c in ranked[1:] if c.gap < best.gap + settings.pixel_separation]
+    initialled = _the_namesake_with_the_initial(best, rivals)
+    if initialled is not None:
+        best = initialled
+        rivals = [c for c in ranked if c is not best and not _same_name(best, c)
+                  and c.gap < best.gap + settings.pixel_separation]
     namesakes = [c for c in rivals if _same_name(best, c)]
     if namesakes and all(c.support >= best.support for c in namesakes):
         return MatchStatus.AMBIGUOUS, best
@@ -260,3 +278,17 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
     if not others and best.gap <= allowed and best.cost <= settings.pixel_auto_cost:
         return MatchStatus.MATCHED, best
     return MatchStatus.REVIEW, best
+
+
+def _the_namesake_with_the_initial(best: Candidate, rivals: list[Candidate]) -> Candidate | None:
+    """Of namesakes the name alone cannot tell apart, the one whose middle initial the line shows, when only one
+    has it and no other is better supported by zip, ward or address ("Milos D Horvath": MILOS D HORVATH, not MILOS
+    HORVATH, whose file gives no middle name); None otherwise. A line without an initial stays ambiguous: people
+    leave theirs out."""
+    group = [best, *(c for c in rivals if _same_name(best, c))]
+    if len(group) < 2:
+        return None
+    agreeing = [c for c in group if c.initial_agrees]
+    if len(agreeing) != 1 or any(c.support > agreeing[0].support or c.veto < agreeing[0].veto for c in group):
+        return None
+    return agreeing[0]

@@ -252,21 +252,33 @@ def _breaks_outside_known_names(breaks: frozenset[int], shown: str) -> frozenset
     return frozenset(kept)
 
 
-_GLUED_INITIAL = re.compile(r"^(?P<name>[^\W\d_]{2,})(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_].*)?$")
+_NAME_WORD = r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})*"  # letters, or hyphenated names (Anna-Marie)
+_GLUED_INITIAL = re.compile(rf"^(?P<name>{_NAME_WORD})(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_].*)?$")
+# without a period, only a capital after small letters shows the initial ("Chloe-AnnJ"; never "ANNJ", "annj")
+_GLUED_CAPITAL = re.compile(r"^(?P<name>(?:[^\W\d_]{2,}-)*[^\W\d_]*[a-zà-ÿ]{2})(?P<initial>[A-ZÀ-Þ])$")
 _INITIAL_BEFORE_NAME = re.compile(r"^(?P<initial>[^\W\d_])\.(?P<rest>[^\W\d_]{2,})$")
 
 
+def _known_name(word: str) -> bool:
+    """A known name, or every part of a hyphenated one is (Anna-Marie)."""
+    return all(name_weight(part) > 0 for part in word.split("-"))
+
+
 def _split_glued_initials(text: str) -> str:
-    """A middle initial written close to the name before it, read as one word ("DOLORESF.GARCÍA", "FaisalM."):
-    the period marks the initial, and the letters before it are a known name. An initial glued to the name
-    after it ("R.Gebremedhin") is split at its period whatever that name is: a name never holds a period
-    between a single letter and the rest of it."""
+    """A middle initial written close to the name before it, read as one word ("DOLORESF.GARCÍA", "FaisalM.",
+    "Chloe-AnnJ"): a period, or a capital after small letters, marks the initial, and the letters before it are
+    a known name. An initial glued to the name after it ("R.Gebremedhin") is split at its period whatever that
+    name is: a name never holds a period between a single letter and the rest of it."""
     out = []
-    for token in text.split():
+    words = text.split()
+    for index, token in enumerate(words):
         match = _GLUED_INITIAL.match(token)
         before = _INITIAL_BEFORE_NAME.match(token)
-        if match and name_weight(match["name"]) > 0:
+        capital = _GLUED_CAPITAL.match(token) if 0 < index + 1 < len(words) else None  # a middle word only
+        if match and _known_name(match["name"]):
             out.extend([match["name"], match["initial"] + "."] + ([match["rest"]] if match["rest"] else []))
+        elif capital and _known_name(capital["name"]) and not _known_name(token):
+            out.extend([capital["name"], capital["initial"]])
         elif before:
             out.extend([before["initial"] + ".", before["rest"]])
         else:

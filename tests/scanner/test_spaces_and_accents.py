@@ -143,6 +143,12 @@ def test_a_middle_initial_glued_to_a_known_name_is_set_apart():
     assert _split_glued_initials("amani r.gebremedhin") == "amani r. gebremedhin"  # initial glued after
     assert _split_glued_initials("R.Xqzvw") == "R. Xqzvw"  # ...whatever the name after it
     assert _split_glued_initials("J.R.") == "J.R."  # two initials stay together
+    assert _split_glued_initials("Anna-MarieE. Montgomery") == "Anna-Marie E. Montgomery"  # a hyphenated name
+    assert _split_glued_initials("Chloe-AnnJ Muller") == "Chloe-Ann J Muller"  # a capital after small letters
+    assert _split_glued_initials("MaryK Smith") == "Mary K Smith"
+    assert _split_glued_initials("ANNJ Smith") == "ANNJ Smith"  # all capitals: nothing shows an initial
+    assert _split_glued_initials("Ann LeeJ") == "Ann LeeJ"  # the last word: a surname's letter, not a middle initial
+    assert _split_glued_initials("JohnA Smith") == "JohnA Smith"  # Johna is a name itself
 
 
 def test_a_wide_gap_inside_a_known_name_is_the_writers_spacing():

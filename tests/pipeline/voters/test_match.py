@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from pipeline.match import match_workspace
+from pipeline.match import _split, match_workspace, written_suffix
+from pipeline.match_pixels import written_forms
 from pipeline.store import LineId, WorkspaceError
 from pipeline.store import matches as stored_matches
 from pipeline.store import voters as stored_voters
-from pipeline.match_score import Candidate, MatchStatus, decide, weighted_distance
+from pipeline.match_score import Candidate, MatchStatus, candidates_of, decide, line_name, weighted_distance
 from pipeline.store.voters import Voter
 from tests.pipeline.voters.support import FILE_SHA, make_workspace
 
@@ -94,3 +97,43 @@ def test_the_pixels_pick_between_two_near_names():
     assert status is MatchStatus.MATCHED and chosen.voter.voter_id == "1"
     status, _ = decide([_candidate("1", "koa", "mensah", gap=0.3), _candidate("2", "koa", "nensah", gap=1.0)])
     assert status is MatchStatus.REVIEW  # the crop cannot tell them apart
+
+
+def _voter(voter_id: str, first: str, middle: str, last: str, zip_code: str = "") -> Voter:
+    return Voter(voter_id, 2, first, middle, last, "", "", zip_code, "", None, first.lower(), last.lower())
+
+
+def _namesakes_decided(line: str, voters: list[Voter], *, pixels: bool) -> tuple[MatchStatus, str]:
+    """The verdict through the real scoring: the line's name split as match.py splits it, each voter scored; with
+    `pixels`, every voter's name explained equally well by the crop (namesakes: the pixels cannot part them)."""
+    first, middle, last, one_word = _split(line)
+    name = line_name(first, middle, last, one_word=one_word, zip_code="", ward="", address="")
+    candidates = candidates_of(name, voters)
+    if pixels:
+        candidates = [replace(c, gap=0.0) for c in candidates]
+    status, chosen = decide(candidates)
+    return status, chosen.voter.voter_id if chosen and status is MatchStatus.MATCHED else ""
+
+
+@pytest.mark.parametrize("pixels", [False, True])
+def test_a_middle_initial_only_one_namesake_has_decides_between_them(pixels):
+    horvaths = [_voter("1", "MILOS", "", "HORVATH"), _voter("2", "MILOS", "D", "HORVATH"),
+                _voter("3", "MILOS", "KAREL", "HORVATH")]
+    assert _namesakes_decided("Milos D Horvath", horvaths, pixels=pixels) == (MatchStatus.MATCHED, "2")
+    assert _namesakes_decided("Milos D. HORVATH", horvaths, pixels=pixels) == (MatchStatus.MATCHED, "2")
+    # no initial on the line (people leave theirs out), or one no namesake has: nothing tells them apart
+    assert _namesakes_decided("Milos Horvath", horvaths, pixels=pixels)[0] is MatchStatus.AMBIGUOUS
+    assert _namesakes_decided("Milos E Horvath", horvaths, pixels=pixels)[0] is MatchStatus.AMBIGUOUS
+    # two namesakes with that initial: still ambiguous
+    twins = [*horvaths, _voter("4", "MILOS", "DAVID", "HORVATH")]
+    assert _namesakes_decided("Milos D Horvath", twins, pixels=pixels)[0] is MatchStatus.AMBIGUOUS
+
+
+def test_a_generation_suffix_is_left_out_of_the_name_as_written_or_misread():
+    assert written_suffix("Erik SILVA IlI") == "IlI" and _split("Erik SILVA IlI")[::2] == ("Erik", "SILVA")
+    assert written_suffix("Dmitri Wu Il") == "Il" and _split("Dmitri Wu Il")[2] == "Wu"
+    assert written_suffix("Sanjay Aguilar Sr.") == "Sr." and _split("Sanjay Aguilar Sr.")[2] == "Aguilar"
+    assert written_suffix("Jong Il Kim") == "" and _split("Jong Il Kim")[2] == "Kim"  # a given name stays
+    assert written_suffix("Erik Il") == ""  # two words: a name, not a suffix
+    forms = written_forms(_voter("5", "ERIK", "", "SILVA"), written_suffix="III")
+    assert "ERIK SILVA III" in forms and "ERIK SILVA" in forms
