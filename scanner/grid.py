@@ -151,7 +151,11 @@ def ruling_masks(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit:
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, _rect(short // 40, 1))
     # Bridge the gaps of dashed or broken rules before they are measured.
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, _rect(short // 60, 1))
-    vertical = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _rect(1, dots))
+    # Column dividers are looked for in a still more sensitive mask: a pale 1-px divider is fainter than the
+    # horizontal rules of the same sheet once a skewed page is leveled (its pixels are spread over two columns),
+    # and a divider must run down most of every line to count (_column_bounds), which handwriting never does.
+    pale = binarize(gray, darker_than_paper=max(settings.faint_contrast, settings.retry_faint_contrast), paper=paper)
+    vertical = cv2.morphologyEx(pale, cv2.MORPH_CLOSE, _rect(1, dots))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, _rect(1, short // 40))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, _rect(1, short // 60))
     return Masks(ink, horizontal, vertical, faint)

@@ -192,6 +192,28 @@ def test_a_pale_divider_that_wavers_a_pixel_either_way_is_still_a_column():
     assert all(min(abs(c - x) for c in columns) <= 3 for x in dividers)
 
 
+def test_dividers_paler_than_the_rules_are_columns_and_pale_writing_is_not():
+    """A leveled photo's 1-px dividers come out paler than its horizontal rules (6% darker than the paper here,
+    where the rules are 20%): they are columns (the calibration split's ballot photos lost NAME | SIGNATURE |
+    ADDRESS so). Pale handwriting as dark as those dividers, upright strokes in a few lines, makes none."""
+    gray = np.full((2200, 1700), 235, np.uint8)
+    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
+    bottom = top + spacing * lines
+    for y in range(top, bottom + 1, spacing):
+        gray[y : y + 2, left:right] = 188
+    gray[top:bottom, left : left + 2] = 188
+    gray[top:bottom, right : right + 2] = 188
+    dividers = (180, 580, 960, 1340)
+    for x in dividers:
+        gray[top:bottom, x : x + 2] = 221
+    for line in (2, 5, 6, 9):  # tall pale strokes at one x in four lines: writing, not a divider
+        y = top + line * spacing
+        gray[y + 15 : y + 85, 760 : 763] = 221
+    columns = _grid(gray).slot_columns[0]
+    assert len(columns) == len(dividers) + 2, columns
+    assert all(min(abs(c - x) for c in columns) <= 3 for x in dividers)
+
+
 def test_a_line_struck_through_at_its_sub_row_rule_does_not_halve_the_lines():
     """A circulator's edge-to-edge strike, slanting across the SIGNATURE/ADDRESS rule of a city line, is a long
     level run as well; counted as a table rule, a chain at half the spacing through the sub-row rules won."""
