@@ -67,8 +67,14 @@ class Grid:
 class Masks:
     ink: np.ndarray  # all dark pixels
     horizontal: np.ndarray  # ruling only
-    vertical: np.ndarray
+    vertical: np.ndarray  # vertical ruling, as cleaned out of cells
     faint: np.ndarray  # pixels even slightly darker than paper: pale print and ruling
+    # vertical runs in a still more sensitive mask, where column dividers are looked for (None: `vertical`)
+    dividers: np.ndarray | None = None
+
+    @property
+    def divider_runs(self) -> np.ndarray:
+        return self.vertical if self.dividers is None else self.dividers
 
 
 @dataclass(frozen=True)
@@ -151,14 +157,20 @@ def ruling_masks(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit:
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, _rect(short // 40, 1))
     # Bridge the gaps of dashed or broken rules before they are measured.
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, _rect(short // 60, 1))
-    # Column dividers are looked for in a still more sensitive mask: a pale 1-px divider is fainter than the
-    # horizontal rules of the same sheet once a skewed page is leveled (its pixels are spread over two columns),
-    # and a divider must run down most of every line to count (_column_bounds), which handwriting never does.
+    vertical = _vertical_runs(faint, dots, short)
+    # Column dividers are looked for in a still more sensitive mask: a pale 1-px divider comes out fainter than the
+    # horizontal rules of the same sheet once a skewed page is leveled, and a divider must run down most of every
+    # line to count (_column_bounds), which handwriting never does. Only there: in that mask the digits of a
+    # line-number column, bridged from line to line, make runs that cleaning a number cell would take for ruling.
     pale = binarize(gray, darker_than_paper=max(settings.faint_contrast, settings.retry_faint_contrast), paper=paper)
-    vertical = cv2.morphologyEx(pale, cv2.MORPH_CLOSE, _rect(1, dots))
+    return Masks(ink, horizontal, vertical, faint, _vertical_runs(pale, dots, short))
+
+
+def _vertical_runs(mask: np.ndarray, dots: int, short: int) -> np.ndarray:
+    """Long thin vertical runs of a mask: pixel-sized gaps closed, then runs of 1/40 of the page kept, bridged."""
+    vertical = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _rect(1, dots))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, _rect(1, short // 40))
-    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, _rect(1, short // 60))
-    return Masks(ink, horizontal, vertical, faint)
+    return cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, _rect(1, short // 60))
 
 
 def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Table:
@@ -377,7 +389,7 @@ def _has_divider(search: _Search, y0: int, y1: int, dividers: tuple[int, ...]) -
     """Whether a vertical rule runs down most of the band y0..y1 at any of the dividers' x."""
     # A divider wavers a few pixels (3 at the reference) off its mean x; its junctions (2 px) are not counted.
     reach, inset = search.px(3), search.px(2)
-    band = search.masks.vertical[y0 + inset : y1 - inset]
+    band = search.masks.divider_runs[y0 + inset : y1 - inset]
     if band.shape[0] == 0:
         return False
     for x in dividers:
@@ -436,7 +448,7 @@ def _column_bounds(search: _Search, line_ys: tuple[int, ...], top: float, bottom
     # A divider in a photo wavers a pixel or two off its mean x (2 at the reference): a row counts for every x
     # its divider passes within that reach of, so one divider's votes are not split between neighbouring x.
     reach = search.px(2)
-    vertical = cv2.dilate(search.masks.vertical, _rect(2 * reach + 1, 1))
+    vertical = cv2.dilate(search.masks.divider_runs, _rect(2 * reach + 1, 1))
     # The rows next to a horizontal rule (2 px at the reference) hold its junctions, not the dividers.
     inset = search.px(2)
     height_total = 0

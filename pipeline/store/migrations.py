@@ -304,7 +304,9 @@ def closed_by_voter_file(line: str = "l", page: str = "p") -> str:
     pixels explain best among the look-alikes (match.py: >= 99% precise by bench_voters): the latest person's verdict
     if any (a voter of that file; '' is "not on the file" and reopens it), else the machine's match. The signer is
     known; what the sheet spells stays the reading in rows.csv. Migration 12's text: a change is a new migration
-    (store/roster.py computes the same thing for lines nobody decided on)."""
+    (store/roster.py computes the same thing for lines nobody decided on). The effective-voter rule is the one
+    store/roster.py's _voter writes for a given version; it is spelled out here, not imported, because a
+    migration's text must never change with that module."""
     version = "(SELECT max(version) FROM voter_files WHERE state = 'loaded')"
 
     def same_line(alias: str) -> str:
