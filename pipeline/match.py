@@ -30,6 +30,7 @@ from scanner.types import LineStatus
 MATCHER_VERSION = "3"  # part of every match's basis: a new matcher matches every line again
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
+MATCH_CACHE_MIB = 128  # SQLite's page cache while matching: the key indexes' pages looked up again chunk after chunk
 CHUNK = 500  # lines matched together: one key lookup per column, their candidates in memory
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def match_workspace(workspace: Workspace, *, pixels: bool = True, settings: Matc
     bases = {x.id: basis(x, current.version, pixels) for x in lines}
     todo = [x for x in lines if previous.get(x.id) is None or previous[x.id].basis != bases[x.id]]
     scorer = (scorer or CropScorer()) if pixels else None
-    fresh = match_lines(workspace, current.version, todo, scorer=scorer, settings=settings)
+    with workspace.page_cache(MATCH_CACHE_MIB):
+        fresh = match_lines(workspace, current.version, todo, scorer=scorer, settings=settings)
     fresh = [replace(m, basis=bases[m.line]) for m in fresh]
     gone = set(previous) - set(bases)
     with workspace.transaction():
@@ -111,14 +113,14 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
         for index, line_keys in enumerate(keys):
             for key in line_keys.get(column, ()):
                 wanted.setdefault(key, []).append(index)
-        for key, whole, key_first, key_last, first_name, rowids in stored_voters.lookup(workspace, version, column,
-                                                                                      list(wanted)):
+        for hit in stored_voters.lookup(workspace, version, column, list(wanted)):
+            key, whole, key_first, key_last, first_name, _ = hit
             name = (whole, key_first, key_last, first_name)
             for index in wanted[key]:
                 if name not in seen[index]:  # the prefilter once per line and name, on the key columns
                     seen[index][name] = near(names[index], whole, key_first, key_last, first_name)
                 if seen[index][name]:
-                    found[index].update(rowids)
+                    found[index].update(stored_voters.rowids_of(hit))
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):

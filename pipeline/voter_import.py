@@ -29,6 +29,9 @@ FIELDS = ("voter_id", "first_name", "middle_name", "last_name", "name", "address
           "birth_year")
 IGNORE = "ignore"
 BATCH = 5000
+# SQLite's page cache while importing: the voters' key indexes of a million-voter file fit in it (measured: the
+# import's peak memory stays well under its 1 GB goal).
+IMPORT_CACHE_MIB = 128
 # Header spellings seen in state and county voter files, upper case without spaces or punctuation.
 ALIASES: dict[str, str] = {
     **dict.fromkeys(("VOTERID", "ID", "VOTERNUMBER", "REGISTRATIONNUMBER", "REGISTRANTID", "SOSVOTERID",
@@ -114,7 +117,7 @@ def import_voter_file(workspace: Workspace, path: Path, *, mapping: Mapping[str,
     digest = _sha256(path)
     problems: list[stored.Problem] = []
     count = 0
-    with workspace.transaction():
+    with workspace.page_cache(IMPORT_CACHE_MIB), workspace.transaction():
         version = stored.begin_version(workspace, source=path.name, sha256=digest, columns=named,
                                        imported_by=imported_by)
         seen: dict[str, int] = {}

@@ -111,29 +111,30 @@ def problems(workspace: Workspace, version: int) -> list[Problem]:
     return [Problem(r[0], bool(r[1]), r[2]) for r in rows]
 
 
-# A voter found by one of its keys, with what a cheap prefilter reads (the full row is fetched later): key,
-# rowid, k_whole (the skeleton of first + last), key_first, key_last, first_name. A plain tuple: there are
-# hundreds of thousands per thousand lines.
 # A key's voters grouped by the name fields matching prefilters on: (key, k_whole, key_first, key_last,
-# first_name, their rowids). A voter file holds each name many times over (7 voters a name in a million
-# synthetic rows; Smiths and Garcias in a real one): the prefilter runs once a name, not once a voter.
-NameHit = tuple[str, str, str, str, str, tuple[int, ...]]
+# first_name, their rowids as SQLite joined them: "12,4077,90211"). A voter file holds each name many times over
+# (7 voters a name in a million synthetic rows; Smiths and Garcias in a real one): the prefilter runs once a name,
+# not once a voter, and most names fail it, so their rowids are never parsed (rowids_of).
+NameHit = tuple[str, str, str, str, str, str]
 
 
 def lookup(workspace: Workspace, version: int, column: str, keys: Sequence[str]) -> list[NameHit]:
-    """Every voter whose `column` key is one of `keys`, grouped by name."""
+    """Every voter whose `column` key is one of `keys`, grouped by name (read from the covering index alone)."""
     if column not in KEY_COLUMNS:  # a column name in the SQL: only the key columns
         raise ValueError(f"{column} is not a voter key column")
     wanted = sorted({k for k in keys if k})
     found: list[NameHit] = []
     for start in range(0, len(wanted), _LOOKUP_BATCH):
         batch = wanted[start:start + _LOOKUP_BATCH]
-        rows = workspace.db.execute(
+        found += workspace.db.execute(
             f"SELECT {column}, k_whole, key_first, key_last, first_name, group_concat(rowid) FROM voters"
             f" WHERE version = ? AND {column} IN ({', '.join('?' * len(batch))})"
             f" GROUP BY {column}, k_whole, key_first, key_last, first_name", (version, *batch)).fetchall()
-        found += [(*row[:5], tuple(int(r) for r in row[5].split(","))) for row in rows]
     return found
+
+
+def rowids_of(hit: NameHit) -> list[int]:
+    return [int(r) for r in hit[5].split(",")]
 
 
 _VOTER = ("voter_id, source_line, first_name, middle_name, last_name, address, city, zip, ward, birth_year,"

@@ -82,6 +82,17 @@ class Workspace:
                 raise
 
     @contextmanager
+    def page_cache(self, mib: int) -> Iterator[None]:
+        """SQLite's page cache raised to `mib` MiB for a bulk write, then put back. With the default 2 MiB, a
+        million voters inserted into five indexes in random key order spill and re-read index pages all along."""
+        before = int(self.db.execute("PRAGMA cache_size").fetchone()[0])
+        self.db.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA cache_size = {before}")
+
+    @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT; `durable` makes this commit survive power loss (human work).
 
