@@ -18,6 +18,7 @@ from scanner.handwriting import (
     _with_homoglyphs,
     marks_above,
     read_name,
+    with_listed_accents,
     word_breaks,
 )
 from scanner.textread import tidy_text
@@ -176,6 +177,37 @@ def test_the_lists_know_accented_spellings():
     assert not accent_unsure("Benoît") and not accent_unsure("John")
     # Surnames from many countries, accents kept (Faker's locale lists): not in the US Census list.
     assert "jorgensen" in known_names() and accent_unsure("Zuniga") and not accent_unsure("Rodríguez")
+
+
+def _matrix(text: str, accent_weight: dict[int, tuple[str, float]]):
+    """A v6-small probability matrix that reads `text` one character a frame, giving some of a letter's weight
+    to an accented form where asked: {position: (accented letter, weight)}."""
+    from scanner import ctc
+    from scanner.handwriting import CHARSETS
+
+    alphabet = pp_ocr.alphabet(pp_ocr.Model.V6_SMALL)
+    column = {c: i for i, c in enumerate(alphabet) if i}
+    probs = np.full((len(text), len(alphabet)), 1e-6, dtype=np.float32)
+    for step, char in enumerate(text):
+        accented, weight = accent_weight.get(step, (char, 0.0))
+        probs[step, column[char]] = 1.0 - weight
+        probs[step, column[accented]] += weight
+    lines = pp_ocr.LineProbabilities(pp_ocr.Model.V6_SMALL, probs / probs.sum(axis=1, keepdims=True), alphabet)
+    return ctc.fold_matrix(lines, CHARSETS[TextKind.NAME]), tuple((i,) for i in range(len(text)))
+
+
+def test_an_accent_the_lists_know_is_written_only_where_the_pixels_support_it():
+    # The models read past the acute of Sánchez but still weigh it: the lists' spelling is taken, case kept.
+    assert with_listed_accents("Esteban Sanchez", *_matrix("Esteban Sanchez", {9: ("á", 0.2)})) == "Esteban Sánchez"
+    assert with_listed_accents("SANCHEZ", *_matrix("SANCHEZ", {1: ("Á", 0.2)})) == "SÁNCHEZ"
+    # No weight on the accented form: the name stays as read, however the lists spell it (every Muller is no Müller).
+    assert with_listed_accents("Esteban Sanchez", *_matrix("Esteban Sanchez", {9: ("á", 0.01)})) == "Esteban Sanchez"
+    assert with_listed_accents("Muller", *_matrix("Muller", {})) == "Muller"
+    # Weight on an accent no list spells the word with changes nothing: the lists propose, the pixels confirm.
+    assert with_listed_accents("Smith", *_matrix("Smith", {2: ("í", 0.5)})) == "Smith"
+    # Every accent the spelling adds must be supported: Rodríguez needs its í, not only some mass somewhere.
+    assert with_listed_accents("Rodriguez", *_matrix("Rodriguez", {1: ("ó", 0.5)})) == "Rodriguez"
+    assert with_listed_accents("Rodriguez", *_matrix("Rodriguez", {4: ("í", 0.3)})) == "Rodríguez"
 
 
 @pytest.mark.slow
