@@ -36,6 +36,8 @@ class Scores:
     blank_kept_blank: int = 0
     blank_called_written: int = 0  # called signed/name-only/signature-only/struck, or given a name
     blank_called_written_silently: int = 0  # ... and not sent to review: the failure that costs a petition
+    # Per other handwritten field: (field, values read exactly, values written) over the signers' lines.
+    fields_exact: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def signature_accuracy(self) -> float:
@@ -141,7 +143,30 @@ def score(rows: pd.DataFrame, truth: pd.DataFrame) -> Scores:
         names_auto_accepted=len(accepted), names_auto_accepted_exact=int(accepted_exact),
         blank_lines=len(blank), blank_kept_blank=int((blank["status"] == "blank").sum()),
         blank_called_written=len(written), blank_called_written_silently=int((~written["needs_review"]).sum()),
+        fields_exact=fields_exact(found),
     )
+
+
+SCORED_FIELDS = ("address", "zip", "date", "email")
+
+
+def fields_exact(found: pd.DataFrame) -> tuple[tuple[str, int, int], ...]:
+    """Per field, how many of the values written on the signers' lines (not struck, truth not empty) were read
+    exactly, case and spacing aside: a zip that lost its leading zero is wrong."""
+    if "truth_fields" not in found.columns:
+        return ()
+    signers = found[found["truth_status"] != "struck"]
+    out = []
+    for field in SCORED_FIELDS:
+        read = signers[field].fillna("").astype(str) if field in signers.columns else pd.Series("", index=signers.index)
+        pairs = [(r, t[field]) for r, t in zip(read, signers["truth_fields"]) if isinstance(t, dict) and t.get(field)]
+        if pairs:
+            out.append((field, sum(_same_field(r, t) for r, t in pairs), len(pairs)))
+    return tuple(out)
+
+
+def _same_field(read: str, truth: str) -> bool:
+    return " ".join(read.split()).casefold() == " ".join(str(truth).split()).casefold()
 
 
 def _found(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
@@ -181,6 +206,8 @@ def report(scores: Scores) -> str:
         f"auto-accept coverage      {s.auto_accept_coverage:.1%} of names",
         f"blank lines kept blank    {s.blank_kept_blank / max(s.blank_lines, 1):.1%} ({s.blank_kept_blank}/{s.blank_lines}); "
         f"called written {s.blank_called_written}, silently {s.blank_called_written_silently}",
+        *(["fields exact              " + ", ".join(f"{field} {exact / total:.1%} ({exact}/{total})"
+                                                    for field, exact, total in s.fields_exact)] if s.fields_exact else []),
     ])
 
 

@@ -112,3 +112,17 @@ def test_names_accepted_without_review_but_wrong_are_listed_with_where_they_are(
                            "  a.png page 1 line 5: read 'Rui Sa', truth 'Rui Sá', confidence 0.980"]
     rows.loc[1, "name"], rows.loc[4, "name"] = "Li Wu", "Rui Sá"
     assert accepted_misses(rows, truth) == ""
+
+
+def test_fields_are_scored_exactly_on_signers_lines_only():
+    truth = pd.DataFrame({"file": "a.png", "page": 1, "line": [1, 2, 3, 4], "truth_name": ["Ana Reyes"] * 4,
+                          "truth_status": ["signed", "signed", "signed", "struck"],
+                          "truth_fields": [{"zip": "02134", "address": "12 Elm St"}, {"zip": "07001", "address": ""},
+                                           {"zip": "", "address": "9 Oak Av"}, {"zip": "11111", "address": "1 Main"}]})
+    read = pd.DataFrame({"file": "a.png", "page": "1", "line": ["1", "2", "3", "4"], "name": ["Ana Reyes"] * 4,
+                         "name_confidence": "0.5", "needs_review": "true", "status": "signed",
+                         "zip": ["02134", "7001", "", "11111"], "address": ["12  ELM st", "", "9 Oak Ave", "1 Main"]})
+    scores = score(read, truth)
+    # the zip that lost its leading zero is wrong; empty truths and the struck line are not counted
+    assert dict((f, (e, t)) for f, e, t in scores.fields_exact) == {"address": (1, 2), "zip": (1, 2)}
+    assert "fields exact              address 50.0% (1/2), zip 50.0% (1/2)" in report(scores)
