@@ -45,12 +45,12 @@ class HandwritingFieldReader:
 
     def __init__(self) -> None:
         from scanner import calibration
-        from scanner.pp_ocr import PpOcrRecognizer, model_files
+        from scanner.pp_ocr import model_files, shared_recognizer
         from scanner.pp_ocr import Model as PpModel
 
         for model in PpModel:  # fail now, with install advice, rather than on the first name of a batch
             model_files(model)
-        self._recognizer = PpOcrRecognizer()
+        self._recognizer = shared_recognizer()
         self._calibration = calibration.load()
         self.accept_name_at = self._calibration.name.accept_at
 

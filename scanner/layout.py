@@ -23,6 +23,7 @@ from scanner.ocr import OcrEngine
 from scanner.register import Registration, Template, drop_print, labels_on_page, load_template, register
 from scanner.roles import build_layout
 from scanner.scale import WORK_UNIT, Scale
+from scanner.fields import Recognizer
 from scanner.settings import LayoutSettings, ReadSettings
 from scanner.types import Page, SheetLayout, UprightPage
 
@@ -56,8 +57,20 @@ def find_layout(page: Page, *, settings: ReadSettings, engine: OcrEngine, form: 
         return _fit_form(page, form, settings)
     found = upright_table(page, settings=settings, debug=debug)
     masks, grid = found.table.masks, found.table.grid
-    layout = build_layout(found.upright.gray, masks, grid, engine, settings=settings.layout, unit=WORK_UNIT)
+    layout = build_layout(found.upright.gray, masks, grid, engine, settings=settings.layout, unit=WORK_UNIT,
+                          header_fallback=_header_fallback(settings))
     return PageLayout(found.upright, masks, layout, Scale.of_layout(layout, unit=WORK_UNIT))
+
+
+def _header_fallback(settings: ReadSettings) -> OcrEngine | None:
+    """With the handwriting recognizer, its v6-small reads the headers Tesseract cannot; the first version's
+    Tesseract reader (`--recognizer tesseract`, the bench's baseline) keeps Tesseract alone."""
+    if settings.recognizer is not Recognizer.PP_OCR:
+        return None
+    from scanner.handwriting import PpOcrEngine
+    from scanner.pp_ocr import shared_recognizer
+
+    return PpOcrEngine(shared_recognizer())
 
 
 def upright_table(page: Page, *, settings: ReadSettings, debug: DebugWriter = _NO_DEBUG) -> UprightTable:

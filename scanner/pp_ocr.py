@@ -117,6 +117,12 @@ class PpOcrRecognizer:
         return LineProbabilities(model, probs.astype(np.float32, copy=False), alphabet(model))
 
 
+@cache
+def shared_recognizer() -> PpOcrRecognizer:
+    """The process's recognizer: the field reader and the header fallback share its sessions (and memory)."""
+    return PpOcrRecognizer()
+
+
 def to_tensor(gray: np.ndarray) -> np.ndarray:
     """Height 48, width in proportion, scaled to -1..1 in three channels, as PaddleOCR feeds its recognizers."""
     height, width = gray.shape[:2]

@@ -82,6 +82,7 @@ class _Naming:
     engine: OcrEngine
     settings: LayoutSettings
     unit: float
+    header_fallback: OcrEngine | None = None  # reads a header Tesseract could not (PP-OCR with its recognizer)
 
     def role(self, text: str) -> Role | None:
         return role_from_text(text, similarity=self.settings.keyword_similarity)
@@ -108,10 +109,12 @@ class _Header:
 
 
 def build_layout(gray: np.ndarray, masks: Masks, grid: Grid, engine: OcrEngine, *,
-                 settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> SheetLayout:
+                 settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT,
+                 header_fallback: OcrEngine | None = None) -> SheetLayout:
     """Roles from labels printed in every line where there are any (they name their own cells), and from the
-    header row for the cells without; what neither names is guessed by position and flagged."""
-    naming = _Naming(gray, masks, engine, settings, unit)
+    header row for the cells without; what neither names is guessed by position and flagged. A header cell
+    `engine` reads as no keyword is read again by `header_fallback` when one is given."""
+    naming = _Naming(gray, masks, engine, settings, unit, header_fallback)
     slots = list(grid.slots)
     every_line = _lines(grid.line_rules)
     labels = {slot: _label_text(naming, every_line, slot) for slot in slots}
@@ -225,7 +228,10 @@ def _header_roles(naming: _Naming, grid: Grid, header: Box) -> dict[tuple[int, i
     """What each column's header text names; a role claimed by two columns is not trusted for either."""
     roles: dict[tuple[int, int], _Heading] = {}
     for x0, x1 in zip(grid.slot_columns[0], grid.slot_columns[0][1:]):
-        text = _read_label(naming, Box(x0, header.y0, x1, header.y1))
+        box = Box(x0, header.y0, x1, header.y1)
+        text = _read_label(naming, box)
+        if naming.role(text) is None and naming.header_fallback is not None:
+            text = _read_header_again(naming, box) or text
         role = naming.role(text)
         if role is not None:
             roles[(x0, x1)] = _Heading(role, naming.roles(text))
@@ -338,6 +344,24 @@ _LABEL_TRIES = (_LabelTry(TextKind.LABEL, 30, True), _LabelTry(TextKind.LABEL, 4
 _TESSERACT_BORDER = 16
 _NUMBER_CAP_HEIGHTS = (40, 52, 30)  # digits scaled to these heights (px) in turn for Tesseract, one line (psm 7)
 _DIGIT_HEIGHT_SHARE = 0.75  # a digit is at least this share of the tallest mark in a number cell
+
+
+# The least confidence (0..100) the fallback's weakest character must have for its reading of a header to count.
+FALLBACK_LABEL_MIN_CHAR = 50.0
+
+
+def _read_header_again(naming: _Naming, box: Box) -> str:
+    """A header Tesseract could not read as a keyword, read by the fallback engine (PP-OCR's v6-small reads
+    print as well as writing): on a blurred phone photo the three letters of "ZIP" run into one blot that
+    Tesseract reads as nothing at every size, and the zip column went unread. Headers only: in a line's cells,
+    handwriting could be taken for a label. '' when the print is unclear."""
+    found = _print_of(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit))
+    if found is None or naming.header_fallback is None:
+        return ""
+    result = naming.header_fallback.read_line(found.image, kind=TextKind.LABEL)
+    if not result.char_confidences or min(result.char_confidences) < FALLBACK_LABEL_MIN_CHAR:
+        return ""
+    return result.text
 
 
 def _ocr_label(naming: _Naming, crop: np.ndarray, *, min_confidence: float) -> str:

@@ -95,6 +95,6 @@ class ReadSettings:
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     keep_crops: bool = False  # PNG crops per line, for the workspace and the review app
     page_timeout_s: float = 0.0  # 0 = no limit; otherwise a page that takes longer becomes TIMED_OUT
-    recognizer: Recognizer = Recognizer.PP_OCR  # what reads handwriting; printed text is always Tesseract's
+    recognizer: Recognizer = Recognizer.PP_OCR  # what reads handwriting; print is Tesseract's (PP-OCR rereads a header)
     accept_name_confidence: float | None = None  # None: the recognizer's calibrated threshold (>= 99% precise)
     layout: LayoutSettings = field(default_factory=LayoutSettings)
