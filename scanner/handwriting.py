@@ -10,6 +10,7 @@ name on no list is still read as written.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import string
@@ -148,12 +149,44 @@ def read_other(crop: np.ndarray, kind: TextKind, recognizer: PpOcrRecognizer) ->
     line = prepare(crop)
     charset = CHARSETS[kind]
     small, small_text = _run(recognizer, line, Model.V6_SMALL, charset)
-    _, tiny_text = _run(recognizer, line, Model.V6_TINY, charset)
+    tiny, tiny_text = _run(recognizer, line, Model.V6_TINY, charset)
     text = " ".join(small_text.split())
-    evidence = Evidence(text, 1 + (" ".join(tiny_text.split()) == text), 2, _min_char_prob(small, text),
+    tiny_text = " ".join(tiny_text.split())
+    if kind is TextKind.DATE:
+        text, tiny_text = with_slashes_read_as_ones(text, small), with_slashes_read_as_ones(tiny_text, tiny)
+    evidence = Evidence(text, 1 + (tiny_text == text), 2, _min_char_prob(small, text),
                         ctc.log_likelihood(small, text) / max(len(text), 1) if text else -20.0, 0.0, 0, 0, False,
                         contrast_of(crop))
     return Reading(text, evidence)
+
+
+# A written date: month/day/year, the year in two or four digits.
+_DATE = re.compile(r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{2}|\d{4})$")
+MAX_SLASHES_AS_ONES = 2
+
+
+def is_date(text: str) -> bool:
+    match = _DATE.match(text)
+    return bool(match) and 1 <= int(match["month"]) <= 12 and 1 <= int(match["day"]) <= 31
+
+
+def with_slashes_read_as_ones(text: str, matrix: ctc.FoldedMatrix) -> str:
+    """A date that is no date as read, with the 1s that were its slashes put back ("2122/26" -> "2/22/26",
+    "216/26" -> "2/6/26"): a handwritten slash is a bar the models often read as a 1. Only where the reading is
+    no valid date and the change makes one; between several such dates the pixels decide (CTC likelihood)."""
+    if is_date(text) or "1" not in text:
+        return text
+    ones = [i for i, c in enumerate(text) if c == "1"]
+    candidates = []
+    for count in range(1, MAX_SLASHES_AS_ONES + 1):
+        for chosen in itertools.combinations(ones, count):
+            candidate = "".join("/" if i in chosen else c for i, c in enumerate(text))
+            if is_date(candidate):
+                candidates.append(candidate)
+    if not candidates:
+        return text
+    likelihoods = ctc.log_likelihoods(matrix, candidates)
+    return max(zip(likelihoods, candidates))[1]
 
 
 def _run(recognizer: PpOcrRecognizer, line: np.ndarray, model: Model,

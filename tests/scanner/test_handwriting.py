@@ -241,3 +241,34 @@ def test_name_lists_weigh_common_rare_and_unknown_parts_and_find_near_spellings(
     assert "rodriguez" in near_names("rodriquez")  # one letter off
     assert "turner" in near_names("turnek")
     assert "ionescu" in near_names("lonescu")  # the l/I confusion
+
+
+def _date_matrix(text: str, slash_as_one: dict[int, float]) -> ctc.FoldedMatrix:
+    """v6-small probabilities reading `text` a character a frame; at the given positions a written slash that
+    the model weighs as a 1 with the given probability."""
+    from scanner.handwriting import CHARSETS
+
+    alphabet = pp_ocr.alphabet(pp_ocr.Model.V6_SMALL)
+    column = {c: i for i, c in enumerate(alphabet) if i}
+    probs = np.full((len(text), len(alphabet)), 1e-6, dtype=np.float32)
+    for step, char in enumerate(text):
+        if step in slash_as_one:
+            probs[step, column["1"]], probs[step, column["/"]] = slash_as_one[step], 1.0 - slash_as_one[step]
+        else:
+            probs[step, column[char]] = 1.0
+    lines = pp_ocr.LineProbabilities(pp_ocr.Model.V6_SMALL, probs / probs.sum(axis=1, keepdims=True), alphabet)
+    return ctc.fold_matrix(lines, CHARSETS[TextKind.DATE])
+
+
+def test_a_slash_read_as_a_one_is_put_back_only_where_that_makes_the_date():
+    from scanner.handwriting import with_slashes_read_as_ones
+
+    # "2/22/26" with its first slash read as a 1, and "2/6/26" likewise: no date as read, one date once put back
+    assert with_slashes_read_as_ones("2122/26", _date_matrix("2/22/26", {1: 0.7})) == "2/22/26"
+    assert with_slashes_read_as_ones("216/26", _date_matrix("2/6/26", {1: 0.7})) == "2/6/26"
+    # a valid date as read is left alone, whatever its 1s: 1/15/26 is a date
+    assert with_slashes_read_as_ones("1/15/26", _date_matrix("1/15/26", {})) == "1/15/26"
+    # two ways to make a date: the pixels decide ("11/1/26" read as "1111/26"; the slash sits at position 2)
+    assert with_slashes_read_as_ones("1111/26", _date_matrix("11/1/26", {2: 0.6})) == "11/1/26"
+    # no date to be made: the reading stays as read (to review), never invented
+    assert with_slashes_read_as_ones("99126", _date_matrix("99126", {})) == "99126"
