@@ -348,18 +348,24 @@ _DIGIT_HEIGHT_SHARE = 0.75  # a digit is at least this share of the tallest mark
 
 # The least confidence (0..100) the fallback's weakest character must have for its reading of a header to count.
 FALLBACK_LABEL_MIN_CHAR = 50.0
+# A header label is a few words ("SIGNATURE AND ADDRESS OF PETITIONER"); more is the petition's prose above the
+# table, which the fallback reads well enough to find keyword-like words in ("sigate" for "investigate").
+FALLBACK_LABEL_MAX_WORDS = 6
 
 
 def _read_header_again(naming: _Naming, box: Box) -> str:
     """A header Tesseract could not read as a keyword, read by the fallback engine (PP-OCR's v6-small reads
     print as well as writing): on a blurred phone photo the three letters of "ZIP" run into one blot that
     Tesseract reads as nothing at every size, and the zip column went unread. Headers only: in a line's cells,
-    handwriting could be taken for a label. '' when the print is unclear."""
+    handwriting could be taken for a label. '' when the print is unclear or names no role exactly."""
     found = _print_of(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit))
     if found is None or naming.header_fallback is None:
         return ""
     result = naming.header_fallback.read_line(found.image, kind=TextKind.LABEL)
     if not result.char_confidences or min(result.char_confidences) < FALLBACK_LABEL_MIN_CHAR:
+        return ""
+    # It reads print accurately: a keyword must be spelled exactly, not merely look like one, in a label-sized text.
+    if len(result.text.split()) > FALLBACK_LABEL_MAX_WORDS or role_from_text(result.text, similarity=1.0) is None:
         return ""
     return result.text
 

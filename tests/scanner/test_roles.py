@@ -155,3 +155,30 @@ def test_a_header_tesseract_cannot_read_is_read_by_pp_ocr():
     assert Role.ZIP in result.roles, result.roles
     first = next(line for line in result.lines if line.line == 1)
     assert first.fields[Role.ZIP].text == "21576"  # as written (samples/scans/truth.json)
+
+
+@pytest.mark.parametrize(("reading", "kept"), [
+    ("ZIP", "ZIP"), ("PRINTED NAME OF PETITIONER", "PRINTED NAME OF PETITIONER"),
+    # the petition's prose above a table, read well: "sigate" (from "investigate") looks like SIGNATURE to the
+    # fuzzy match Tesseract's slips need, and made a name column a signature column on a held-out sheet
+    ("sigate ever exessive use of for", ""), ("We the undersigned call on the Secretary of State to", ""),
+])
+def test_the_header_fallback_counts_only_a_label_that_names_a_role_exactly(reading, kept):
+    import numpy as np
+
+    from scanner.grid import Masks
+    from scanner.ocr import OcrResult
+    from scanner.roles import _Naming, _read_header_again
+    from scanner.scale import WORK_UNIT
+    from scanner.settings import LayoutSettings
+    from scanner.types import Box
+
+    class Fallback:
+        def read_line(self, image, *, kind):
+            return OcrResult(reading, (90.0,), (90.0,) * len(reading))
+
+    gray = np.full((80, 300), 255, np.uint8)
+    gray[30:50, 40:200] = 20  # some print in the header cell
+    empty = np.zeros_like(gray)
+    naming = _Naming(gray, Masks(empty, empty, empty, empty), None, LayoutSettings(), WORK_UNIT, Fallback())
+    assert _read_header_again(naming, Box(0, 0, 300, 80)) == kept
