@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from scanner.debug import DebugWriter
 from scanner.errors import NoTableFound
+from scanner.fields import Recognizer
 from scanner.form import Form, form_on_page, table_rows
 from scanner.grid import (
     Masks,
@@ -23,7 +24,6 @@ from scanner.ocr import OcrEngine
 from scanner.register import Registration, Template, drop_print, labels_on_page, load_template, register
 from scanner.roles import build_layout
 from scanner.scale import WORK_UNIT, Scale
-from scanner.fields import Recognizer
 from scanner.settings import LayoutSettings, ReadSettings
 from scanner.types import Page, SheetLayout, UprightPage
 
