@@ -116,11 +116,13 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
         for hit in stored_voters.lookup(workspace, version, column, list(wanted)):
             key, whole, key_first, key_last, first_name, _ = hit
             name = (whole, key_first, key_last, first_name)
+            rowids: list[int] | None = None  # parsed once, for the first line whose prefilter the name passes
             for index in wanted[key]:
                 if name not in seen[index]:  # the prefilter once per line and name, on the key columns
                     seen[index][name] = near(names[index], whole, key_first, key_last, first_name)
                 if seen[index][name]:
-                    found[index].update(stored_voters.rowids_of(hit))
+                    rowids = rowids if rowids is not None else stored_voters.rowids_of(hit)
+                    found[index].update(rowids)
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):

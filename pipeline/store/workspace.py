@@ -83,8 +83,9 @@ class Workspace:
 
     @contextmanager
     def page_cache(self, mib: int) -> Iterator[None]:
-        """SQLite's page cache raised to `mib` MiB for a bulk write, then put back. With the default 2 MiB, a
-        million voters inserted into five indexes in random key order spill and re-read index pages all along."""
+        """SQLite's page cache raised to `mib` MiB for bulk work (a voter import, a matching run), then put back.
+        With the default 2 MiB, a million voters inserted into five indexes in random key order spill and re-read
+        index pages all along, and matching reads the same index pages again chunk after chunk."""
         before = int(self.db.execute("PRAGMA cache_size").fetchone()[0])
         self.db.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
         try:
