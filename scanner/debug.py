@@ -105,7 +105,7 @@ def _draw_rules_seen(gray: np.ndarray, seen: RulesSeen) -> np.ndarray:
     """Ruling-mask pixels tinted (horizontal orange, vertical cyan), each long horizontal rule drawn in red."""
     canvas = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     canvas[seen.masks.horizontal > 0] = (0, 140, 255)
-    canvas[seen.masks.vertical > 0] = (255, 200, 0)
+    canvas[seen.masks.divider_runs > 0] = (255, 200, 0)
     for rule in seen.rules:
         cv2.line(canvas, (rule.start, rule.pos), (rule.end, rule.pos), (0, 0, 220), max(2, rule.thickness))
     cv2.putText(canvas, f"no table: {len(seen.rules)} long horizontal rules", (20, 40), cv2.FONT_HERSHEY_SIMPLEX,

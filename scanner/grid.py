@@ -174,19 +174,66 @@ def _vertical_runs(mask: np.ndarray, dots: int, short: int) -> np.ndarray:
 
 
 def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Table:
-    """The table's masks and grid; a sheet whose pale ruling a phone photo washed out gets a second, more
-    sensitive look before it is declared table-less."""
+    """The table's masks and grid. A sheet whose pale ruling a phone photo washed out gets a second, more
+    sensitive look, then a third in the page averaged along the rules, before it is declared table-less."""
     try:
         masks = ruling_masks(gray, settings=settings, unit=unit)
         return Table(masks, find_grid(masks, settings=settings, unit=unit))
     except NoTableFound:
         masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
-        return Table(masks, find_grid(masks, settings=settings, unit=unit))
+        try:
+            return Table(masks, find_grid(masks, settings=settings, unit=unit))
+        except NoTableFound:
+            # The grid comes from the averaged masks; the cells are cleaned with the second look's, in which
+            # averaged handwriting would pass for ruling.
+            return Table(masks, find_grid(averaged_ruling_masks(gray, settings=settings, unit=unit),
+                                          settings=settings, unit=unit))
+
+
+def averaged_ruling_masks(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT,
+                          unit: float = WORK_UNIT) -> Masks:
+    """Masks for ruling too faint for any per-pixel threshold: a printed rule a percent or two darker than the
+    paper, under the noise of a phone photo's single pixels. Averaged along its own direction over a fortieth
+    of the page (the shortest run a rule is kept at anyway), the noise shrinks and the rule does not, so it
+    stands out against the averaged paper by several times the paper's own spread. Writing is left out of the
+    averages (with its anti-aliased edge): averaged, a pen stroke would pass for a faint rule."""
+    second = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+    paper = paper_level(gray)
+    ratio = gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0)
+    edge = 2 * px(2, unit) + 1
+    usable = (cv2.dilate(second.ink, _rect(edge, edge)) == 0).astype(np.float32)
+    short = min(gray.shape)
+    length = max(3, short // 40)
+    along, down = (_average_of_paper(ratio, usable, size) for size in ((length, 1), (1, length)))
+    horizontal = ((along < _averaged_bar(along, settings)) * 255).astype(np.uint8)
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, _rect(length, 1))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, _rect(short // 60, 1))
+    dividers = _vertical_runs(((down < _averaged_bar(down, settings)) * 255).astype(np.uint8), px(4, unit), short)
+    return replace(second, horizontal=horizontal, dividers=dividers)
+
+
+def _average_of_paper(ratio: np.ndarray, usable: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The mean of the usable pixels in a window around each pixel (1.0, paper, where the window has none)."""
+    total = cv2.blur(ratio * usable, size)
+    count = cv2.blur(usable, size)
+    enough = count > 0.25
+    return np.where(enough, total / np.maximum(count, 1e-6), 1.0).astype(np.float32)
+
+
+def _averaged_bar(averaged: np.ndarray, settings: LayoutSettings) -> float:
+    """The brightness (share of the paper's) below which an averaged pixel is ruling: the averaged paper's
+    median less several robust spreads (median absolute deviation), and less a minimum contrast."""
+    paper = averaged[averaged > 1.0 - 4 * settings.averaged_rule_contrast]
+    if paper.size == 0:
+        return 1.0 - settings.averaged_rule_contrast
+    median = float(np.median(paper))
+    spread = 1.4826 * float(np.median(np.abs(paper - median)))
+    return median - max(settings.averaged_rule_noise * spread, settings.averaged_rule_contrast)
 
 
 def rules_seen(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> RulesSeen:
     """The masks of find_table's last, most sensitive look and the long rules in them (for a debug overlay)."""
-    masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+    masks = averaged_ruling_masks(gray, settings=settings, unit=unit)
     min_length = int(settings.min_rule_length * masks.ink.shape[1])
     return RulesSeen(masks, tuple(horizontal_rules(masks.horizontal, min_length=min_length, settings=settings,
                                                    unit=unit)))

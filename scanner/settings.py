@@ -46,6 +46,11 @@ class LayoutSettings:
     ink_contrast: float = 0.80
     faint_contrast: float = 0.92
     retry_faint_contrast: float = 0.95  # second look at a sheet whose pale ruling a phone photo washed out
+    # Third look, in the page averaged along each rule's direction: a rule darker than the averaged paper by
+    # this many times the paper's own spread, and by this share of its brightness at least (a clean scan's
+    # paper has no spread at all).
+    averaged_rule_noise: float = 4.0
+    averaged_rule_contrast: float = 0.008
     # Rules and the table's lines.
     min_rule_length: float = 0.35  # share of the page width a table rule spans at least
     rule_row_share: float = 0.6  # a candidate row holds a run this share of the minimum length

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from scanner.errors import NoTableFound
-from scanner.grid import find_grid, ruling_masks
+from scanner.grid import find_grid, find_table, ruling_masks
+from scanner.settings import LayoutSettings
 from scanner.normalize import normalize
 from scanner.ocr import default_engine
 from scanner.roles import build_layout
@@ -91,6 +92,73 @@ def test_text_only_page_has_no_table():
 def test_blank_white_page_has_no_table():
     with pytest.raises(NoTableFound):
         find_grid(ruling_masks(np.full((2200, 1700), 255, np.uint8)))
+
+
+def _faded(gray: np.ndarray, *, darkness: float, seed: int) -> np.ndarray:
+    """The page as a washed-out photo shows it: every printed pixel `darkness` as far from the paper (240) as it
+    was from white, with the sensor's noise (2 grey levels) on top."""
+    rng = np.random.default_rng(seed)
+    faded = 240.0 - (255.0 - gray.astype(np.float64)) * darkness * 240.0 / 255.0
+    return np.clip(faded + rng.normal(0.0, 2.0, gray.shape), 0, 255).astype(np.uint8)
+
+
+def _write_dark_words(gray: np.ndarray, lines, *, seed: int) -> None:
+    """Dark words in most cells of most lines, each starting at the same x of its cell (left-aligned writing
+    lines up down the page as a divider does)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tests.support import FONTS
+
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(gray)
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(lines):
+        if index % 4 == 3:
+            continue
+        for cell in list(line.cells.values())[1:]:
+            font = ImageFont.truetype(str(FONTS / "roboto-regular.woff"), int(cell.h * 0.45))
+            word = "".join(rng.choice(list("Hamiltonbrdekyp"), size=int(rng.integers(4, 9))))
+            draw.text((cell.x0 + 10, cell.y0 + cell.h * 0.25), word, font=font, fill=40)
+    gray[:] = np.asarray(image)
+
+
+def test_ruling_too_faint_for_any_pixel_threshold_is_found_averaged_along_the_rules():
+    """A ballot sheet whose rules and dividers a washed-out photo left about 3% darker than the paper, with the
+    noise of a phone's sensor: no single pixel of a rule stands out, so both per-pixel looks find no table; the
+    third look averages the page along each rule and finds every line and every column. The dark writing in
+    the cells, averaged, would pass for ruling: it is left out of the averages."""
+    page, lines = blank_form("ballot")
+    sharp = _grid(to_gray(page))
+    gray = _faded(to_gray(page), darkness=0.1, seed=3)
+    _write_dark_words(gray, lines, seed=4)
+    upright = _upright(gray)
+    with pytest.raises(NoTableFound):
+        find_grid(ruling_masks(upright, settings=LayoutSettings(faint_contrast=LayoutSettings().retry_faint_contrast)))
+    grid = find_table(upright).grid
+    assert len(sharp.line_rules) >= len(lines) + 1  # the header band is one more at this stage
+    assert len(grid.line_rules) == len(sharp.line_rules)
+    assert np.abs(np.array(grid.line_rules) - np.array(sharp.line_rules)).max() <= 4
+    assert len(grid.slot_columns[0]) == len(sharp.slot_columns[0]), grid.slot_columns
+    found, drawn = np.array(grid.slot_columns[0]), np.array(sharp.slot_columns[0])
+    assert np.abs(found[1:-1] - drawn[1:-1]).max() <= 3  # the dividers
+    # This sheet has no side borders: its edges are where the rules end, and averaging along a rule carries its
+    # end out by up to half the averaging length (a fortieth of the page's width); a few pixels of paper more
+    # in the edge columns.
+    assert np.abs(found[[0, -1]] - drawn[[0, -1]]).max() <= min(upright.shape) // 80
+
+
+@pytest.mark.parametrize("page", ["blank", "text", "writing"])
+def test_the_averaged_look_finds_no_table_in_paper_noise_print_or_writing(page):
+    """The third look is the most sensitive: on a noisy photo of a blank page, of a text page, or of writing in
+    a table that is not there (no ruling at all), it still finds none."""
+    if page == "text":
+        gray = _faded(to_gray(text_page()), darkness=1.0, seed=5)
+    else:
+        gray = _faded(np.full((3300, 2550), 255, np.uint8), darkness=1.0, seed=6)
+        if page == "writing":
+            _write_dark_words(gray, blank_form("ballot")[1], seed=7)
+    with pytest.raises(NoTableFound):
+        find_table(_upright(gray))
 
 
 def test_reading_text_only_page_reports_no_table_status():
