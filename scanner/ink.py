@@ -455,6 +455,24 @@ def cell_pixels(strokes: Strokes, cell: CellRef, *, min_size: float) -> StrokeMa
     return StrokeMask(np.isin(window, members), Box(x0, y0, x1, y1))
 
 
+def cell_pixels_within(strokes: Strokes, cell: CellRef, box: Box, *, min_size: float) -> StrokeMask | None:
+    """Mask of the stroke pixels inside the cell's box, whoever owns their strokes, cut to their bounding box;
+    None if there are none. For a struck line: its strike joins the writing of every cell it crosses into one
+    stroke, which cell_pixels would hand whole to one cell (the zip and date read as one "830003/20/26")."""
+    window = strokes.labels[box.y0 : box.y1, box.x0 : box.x1]
+    labels = np.unique(window[window > 0])
+    if labels.size == 0:
+        return None
+    stats = strokes.stats[labels]
+    big = labels[np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= min_size]
+    inside = np.isin(window, big)
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if rows.size == 0:
+        return None
+    cut = Box(box.x0 + int(cols[0]), box.y0 + int(rows[0]), box.x0 + int(cols[-1]) + 1, box.y0 + int(rows[-1]) + 1)
+    return StrokeMask(inside[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], cut)
+
+
 def find_strike(context: PageContext, writing: np.ndarray, line_index: int) -> bool:
     """A long, nearly level pen stroke through the line, across most of the table's width.
 

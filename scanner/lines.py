@@ -11,6 +11,7 @@ from scanner.ink import (
     Ink,
     StrokeMask,
     cell_pixels,
+    cell_pixels_within,
     find_strike,
     grow_into_pale,
     measure,
@@ -44,9 +45,11 @@ def _read_line(context: PageContext, ink: Ink, index: int) -> LineReading:
         cell = layout.cell_ref(index, role)
         # Only a cell holding a stroke of writing size is read (the stray-mark rule of presence): a speck of
         # dust or toner in an empty address or date cell was read as "o" or ".".
+        # On a struck line the strike joins its cells' writing into strokes owned by one cell: each cell's own
+        # pixels are read instead.
         if cell is not None:
-            written = _measure(context, ink, cell).extent > 0
-            fields[role] = _read_text(context, ink, cell, _KIND_OF_ROLE[role]) if written else _NOTHING
+            written = struck or _measure(context, ink, cell).extent > 0
+            fields[role] = _read_text(context, ink, cell, _KIND_OF_ROLE[role], own_box_only=struck) if written else _NOTHING
     status = decide_status(name_ink.presence, signature.presence, struck)
     reasons = review_reasons(status, name_ink.presence, signature.presence, name, context.accept_name_at)
     if layout.guessed_roles:
@@ -101,13 +104,18 @@ def _measure(context: PageContext, ink: Ink, cell: CellRef | None) -> InkMeasure
     return measure(ink.strokes, cell, context.layout.box(cell), context.settings.ink)
 
 
-def _read_text(context: PageContext, ink: Ink, cell: CellRef | None, kind: TextKind) -> TextRead:
+def _read_text(context: PageContext, ink: Ink, cell: CellRef | None, kind: TextKind, *,
+               own_box_only: bool = False) -> TextRead:
+    """The cell's writing read; own_box_only (a struck line's fields): only the pixels inside the cell's box."""
     if cell is None:
         return _NOTHING
     row_px = context.scale.row_px
     # Small marks stay in the crop: accents and i-dots are letters' parts (specks far from the writing are
     # dropped later, with the crop's main line of writing).
-    found = cell_pixels(ink.strokes, cell, min_size=0.02 * row_px)
+    if own_box_only:
+        found = cell_pixels_within(ink.strokes, cell, context.layout.box(cell), min_size=0.02 * row_px)
+    else:
+        found = cell_pixels(ink.strokes, cell, min_size=0.02 * row_px)
     if found is None:
         return _NOTHING
     # Pale pixels within a stroke's length of the writing: about an eighth of a line (at least 2 px at the

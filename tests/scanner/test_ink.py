@@ -204,3 +204,20 @@ def test_a_signature_touching_a_heavier_one_above_stays_its_own(tmp_path):
     statuses = {r.line: r.status.value for r in read_gray(np.asarray(Image.open(paths[0]).convert("L"))).lines}
     assert statuses[5] == "signed"
     assert statuses[4] == truth[3]["status"]
+
+
+def test_a_struck_lines_fields_are_read_cell_by_cell():
+    """The strike through line 11 of the sample ballot batch joins its zip and date into one stroke with the
+    strike's piece over the date: handed whole to the date cell, they read as one date "830003/20/26" and the
+    zip as nothing. A struck line's cells are read each from its own pixels."""
+    from pipeline.batch import ReadJob, triage
+    from scanner.read import read_file_page
+    from scanner.types import Role
+    from tests.support import SCANS
+
+    job = ReadJob(workers=1)
+    page = next(ref for file in triage([SCANS / "ballot_batch.pdf"], job) for ref in file.pages)
+    line = next(reading for reading in read_file_page(page, settings=job.settings).lines if reading.line == 11)
+    assert line.status is LineStatus.STRUCK
+    assert {role: read.text for role, read in line.fields.items()} == {
+        Role.ADDRESS: "9801 Cherry Ave", Role.ZIP: "83000", Role.DATE: "3/20/26"}
