@@ -27,7 +27,7 @@ from pipeline.voter_keys import name_keys, zip_key
 from scanner.errors import SetupError
 from scanner.types import LineStatus
 
-MATCHER_VERSION = "3"  # part of every match's basis: a new matcher matches every line again
+MATCHER_VERSION = "4"  # part of every match's basis: a new matcher matches every line again
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
 MATCH_CACHE_MIB = 128  # SQLite's page cache while matching: the key indexes' pages looked up again chunk after chunk

@@ -12,6 +12,8 @@ handwriting fonts (samples/handwriting.py) and measured on the held-out test fon
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import numpy as np
 from pipeline.names import are_nicknames, fold
 from pipeline.store.voters import Voter
 from scanner import ctc
-from scanner.handwriting import CHARSETS, prepare
+from scanner.handwriting import CHARSETS, prepare, tidy_reading
 from scanner.ocr import TextKind
 from scanner.pp_ocr import Model, PpOcrRecognizer
 
@@ -60,7 +62,9 @@ class CropScorer:
         if not finite:
             return [(1e6, float("-inf")) for _ in voters]
         base = max(finite)
-        greedy = " ".join(ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text.split())
+        # The recognizer's own best path, tidied as the reader tidies its readings: a period after a final "Jr"
+        # or a stray mark at an end is no part of any name, and kept it made every other spelling look worse.
+        greedy = tidy_reading(ctc.greedy(matrix.source, ctc.allowed_columns(matrix.source.model, _NAME_CHARSET)).text)
         strict = max(base, _likelihood(matrix, greedy)) if greedy else base
         return [(round((strict if other else base) - x, 3) if np.isfinite(x) else 1e6, x)
                 for x, other in zip(likelihoods, differs)]
@@ -69,13 +73,17 @@ class CropScorer:
 def written_forms(voter: Voter, written_middle: str = "", written_first: str = "", written_suffix: str = "") -> set[str]:
     """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
     with or without their middle name or its initial; with an initial the line shows (people add one the voter
-    file lacks, never a whole middle name); with the nickname the line shows; with the suffix the line shows."""
+    file lacks, never a whole middle name); with the nickname the line shows; with the suffix the line shows;
+    each word's first I or l spelled either way (with_bar_homoglyphs)."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}
     firsts = {first} | ({written_first} if written_first and are_nicknames(
         fold(written_first).replace(" ", ""), fold(first).replace(" ", "")) else set())
     shown = {middle} | ({written_middle.strip(". ")} if len(written_middle.strip(". ")) == 1 else set())
+    # A middle of several words with initials among them ("JOSÉ A. LÓPEZ"): signers write the words, not the
+    # initials the file adds.
+    shown.add(" ".join(word for word in middle.split() if len(word.strip(".")) > 1))
     forms = set()
     for given in firsts:
         forms |= {f"{given} {last}", f"{given}{last}", f"{last} {given}"}
@@ -83,7 +91,26 @@ def written_forms(voter: Voter, written_middle: str = "", written_first: str = "
             forms |= {f"{given} {m[:1]} {last}", f"{given} {m[:1]}. {last}", f"{given} {m} {last}"}
     if written_suffix:
         forms |= {f"{form} {written_suffix}" for form in forms}
-    return forms
+    return {variant for form in forms for variant in with_bar_homoglyphs(form)}
+
+
+# At most this many words starting with a bare bar get both spellings (2**n forms): more is never a name.
+MAX_BAR_WORDS = 3
+
+
+def with_bar_homoglyphs(form: str) -> set[str]:
+    """The form with each word's first letter I or l spelled either way: a capital I and a small l are the same
+    bare bar in most hands, and the recognizer reads it by context (IYER read "lyer"), as the reader itself
+    allows (scanner.handwriting.HOMOGLYPHS). CTC scores letters folded, so only I/l need the second spelling."""
+    starts = [m.start() for m in re.finditer(r"\b\w", form) if form[m.start()] in "IiLl"][:MAX_BAR_WORDS]
+    variants = set()
+    for choice in itertools.product((False, True), repeat=len(starts)):
+        letters = list(form)
+        for position, swapped in zip(starts, choice):
+            if swapped:
+                letters[position] = "l" if letters[position] in "Ii" else "I"
+        variants.add("".join(letters))
+    return variants
 
 
 def _likelihood(matrix: ctc.FoldedMatrix, text: str) -> float:

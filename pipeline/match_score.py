@@ -260,7 +260,9 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
     scored = [c for c in near if c.gap is not None]
     ranked = sorted(scored, key=lambda c: (c.veto, c.gap - c.support, c.cost, c.voter.voter_id))
     best = ranked[0]
-    if best.gap > settings.pixel_plausible_gap:
+    # Each of zip, ward and address agreeing buys the same allowance here as for matching (support_gap): a
+    # signer misread past the allowance at their own address is offered to review, not called not found.
+    if best.gap > settings.pixel_plausible_gap + settings.support_gap * best.support:
         return (MatchStatus.NOT_FOUND if best.cost >= 1.0 else MatchStatus.REVIEW), best
     if best.veto:
         return MatchStatus.REVIEW, best

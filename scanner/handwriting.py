@@ -193,10 +193,10 @@ def _run(recognizer: PpOcrRecognizer, line: np.ndarray, model: Model,
          charset: frozenset[str]) -> tuple[ctc.FoldedMatrix, str]:
     lines: LineProbabilities = recognizer.probabilities(line, model)
     decoded = ctc.greedy(lines, ctc.allowed_columns(model, charset))
-    return ctc.fold_matrix(lines, charset), _tidy(decoded.text)
+    return ctc.fold_matrix(lines, charset), tidy_reading(decoded.text)
 
 
-def _tidy(text: str) -> str:
+def tidy_reading(text: str) -> str:
     """Spaces collapsed, none around a hyphen ("Hyun -woo"), stray punctuation at the ends dropped (a speck
     read as '.' or an apostrophe)."""
     return re.sub(r"\s*-\s*", "-", " ".join(text.split())).strip(" -'.,")
@@ -597,7 +597,7 @@ class PpOcrEngine:
         charset = CHARSETS.get(kind, CHARSETS[TextKind.ADDRESS])
         lines = self._recognizer.probabilities(prepare(image), Model.V6_SMALL)
         decoded = ctc.greedy(lines, ctc.allowed_columns(Model.V6_SMALL, charset))
-        text = _tidy(decoded.text)
+        text = tidy_reading(decoded.text)
         char_confidences = tuple(round(100.0 * p, 1) for p in decoded.char_probs)
         words = tuple(min(char_confidences, default=0.0) for _ in text.split())
         return OcrResult(text, words, char_confidences)

@@ -227,10 +227,10 @@ def test_empty_or_degenerate_crops_read_as_nothing_with_no_confidence(reader, sh
 
 
 def test_tidy_joins_a_hyphen_and_drops_stray_edge_punctuation():
-    from scanner.handwriting import _tidy
+    from scanner.handwriting import tidy_reading
 
-    assert _tidy(" Hyun -woo  Phillips. ") == "Hyun-woo Phillips"
-    assert _tidy("'Mary - Jane O'Neil-") == "Mary-Jane O'Neil"
+    assert tidy_reading(" Hyun -woo  Phillips. ") == "Hyun-woo Phillips"
+    assert tidy_reading("'Mary - Jane O'Neil-") == "Mary-Jane O'Neil"
 
 
 def test_name_lists_weigh_common_rare_and_unknown_parts_and_find_near_spellings():

@@ -91,6 +91,14 @@ def test_the_pixels_refuse_a_look_alike_the_crop_does_not_show():
     assert status is MatchStatus.NOT_FOUND
 
 
+def test_a_signer_misread_at_their_own_address_is_offered_for_review_not_called_not_found():
+    """Zip and address agreeing widen the crop's allowance (support_gap each) before the candidate is implausible
+    as they do before it is matched: "Spren Nieminen" at SØREN NIEMINEN's address and zip, the crop 6.6 nats
+    from his name, goes to a person; the same name at no address stays not found."""
+    assert decide([_candidate("1", "soren", "nieminen", gap=6.6, cost=1.0, support=2)])[0] is MatchStatus.REVIEW
+    assert decide([_candidate("1", "soren", "nieminen", gap=6.6, cost=1.0)])[0] is MatchStatus.NOT_FOUND
+
+
 def test_the_pixels_pick_between_two_near_names():
     status, chosen = decide([_candidate("1", "koa", "mensah", gap=0.3, cost=0.5),
                              _candidate("2", "koa", "nensah", gap=7.5, cost=0.0)])

@@ -62,3 +62,57 @@ def test_the_sheet_matched_against_a_voter_file_with_decoys(read_sheet, tmp_path
     store.close()
     assert result.lines >= 6 and result.unregistered_auto == 0
     assert result.precision == 1.0 and result.recall >= 0.8, result.report()
+
+
+def _reading(*frames: dict[str, float]):
+    """A v6-small matrix (folded as the matcher folds it): one frame per character, {character: probability}
+    (the rest of each frame blank), with a blank frame between characters so that doubled letters read."""
+    import numpy as np
+
+    from scanner import ctc, pp_ocr
+    from scanner.handwriting import CHARSETS
+    from scanner.ocr import TextKind
+
+    alphabet = pp_ocr.alphabet(pp_ocr.Model.V6_SMALL)
+    column = {c: i for i, c in enumerate(alphabet) if i}
+    probs = np.full((2 * len(frames) + 1, len(alphabet)), 1e-7, dtype=np.float32)
+    probs[0::2, 0] = 1.0
+    for index, weights in enumerate(frames):
+        for char, weight in weights.items():
+            probs[2 * index + 1, column[char]] = weight
+        probs[2 * index + 1, 0] = max(1e-7, 1.0 - sum(weights.values()))
+    lines = pp_ocr.LineProbabilities(pp_ocr.Model.V6_SMALL, probs / probs.sum(axis=1, keepdims=True), alphabet)
+    return ctc.fold_matrix(lines, CHARSETS[TextKind.NAME])
+
+
+def _plain(text: str):
+    return _reading(*({c: 1.0} for c in text))
+
+
+def _gap(matrix, reading: str, voter: Voter, **written) -> float:
+    ((gap, _),) = CropScorer().gaps(matrix, reading, [voter], [True], **written)
+    return gap
+
+
+def test_a_period_the_reader_tidied_away_costs_no_candidate_anything():
+    """The crop says "Em Diaz Jr." and the reader keeps "Em Diaz Jr" (a final period is no part of a name). The
+    recognizer's best path, the bar a differing candidate is measured against, is tidied the same way: EMMA DIAZ,
+    written with the nickname and suffix the line shows, explains the crop as well as the reading does (it was
+    13 nats short, the period's whole weight)."""
+    matrix = _plain("Em Diaz Jr.")
+    assert _gap(matrix, "Em Diaz Jr", _voter("EMMA", "DIAZ"), first="Em", suffix="Jr") < 0.5
+
+
+def test_a_bar_at_a_words_start_is_i_or_l_for_the_voters_name():
+    """A capital I and a small l are one bare bar: a crop read "Imani lyer" explains IMANI IYER as well as its
+    reading, and a bar read "I" explains LUIS as "luis"; a letter the crop shows plainly is still refused."""
+    assert _gap(_plain("Imani lyer"), "Imani lyer", _voter("IMANI", "IYER")) < 0.5
+    assert _gap(_plain("Iuis Soto"), "Iuis Soto", _voter("LUIS", "SOTO")) < 0.5
+    assert _gap(_plain("Imani Ayer"), "Imani Ayer", _voter("IMANI", "IYER")) > 10.0
+
+
+def test_a_middle_name_is_written_without_the_initials_the_file_adds():
+    """The file holds MARÍA, middle JOSÉ A. LÓPEZ, AVENDAÑO; she signs "María José López Avendaño"."""
+    voter = Voter("x", 2, "MARÍA", "JOSÉ A. LÓPEZ", "AVENDAÑO", "", "", "", "", None, "maria", "avendano")
+    reading = "Maria José López Avendaño"
+    assert _gap(_plain(reading), reading, voter) < 0.5
