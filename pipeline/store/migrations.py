@@ -346,3 +346,6 @@ MIGRATIONS: tuple[str, ...] = (_CORE, _DUPLICATES, REVIEW_MIGRATION, _REVIEW_ADD
                                _REGISTRATION, _FORMS, _VOTERS, _ROSTER, _ROSTER_ROWS, _CLOSED_BY_VOTER_FILE,
                                _COVERING_NAME_KEYS)
 SCHEMA_VERSION = len(MIGRATIONS)
+# Migrations that rebuild indexes over every voter: on a big voter file they run for a while (about 45 s per
+# million voters), so opening an older workspace says why it pauses.
+REBUILDS_VOTER_INDEXES = frozenset({MIGRATIONS.index(_COVERING_NAME_KEYS)})

@@ -356,6 +356,30 @@ def test_a_workspace_of_every_earlier_schema_opens_and_reads_through_the_view(tm
         migrated.close()
 
 
+def test_opening_a_workspace_whose_voter_indexes_are_rebuilt_says_so_first(tmp_path, caplog, monkeypatch):
+    """Migration 13 rebuilds the name indexes of every voter (44 s for a million): the pause is announced, with
+    the number of records, before it starts; a workspace with few voters opens without a word."""
+    from pipeline.store import workspace as module
+    from pipeline.store.migrations import REBUILDS_VOTER_INDEXES
+
+    rebuild = min(REBUILDS_VOTER_INDEXES)
+    for name, voters in (("few", 2), ("many", 3)):
+        connection = _workspace_at(tmp_path / name, rebuild)
+        connection.execute("INSERT INTO voter_files (version, source, sha256, columns, state, imported_by,"
+                           " imported_at) VALUES (1, 'v.csv', '', '', 'loaded', 'me', '2026-12-01')")
+        for number in range(voters):
+            connection.execute("INSERT INTO voters VALUES (1, ?, ?, 'ANN', '', 'LEE', '', '', '', '', NULL, 'ann',"
+                               " 'lee', '', '', '', '', '')", (str(number), number + 2))
+        connection.close()
+    monkeypatch.setattr(module, "ANNOUNCE_REBUILD_VOTERS", 3)
+    with caplog.at_level("WARNING", logger="pipeline.store.workspace"):
+        Workspace.open(tmp_path / "few", create=False).close()
+        assert not caplog.records
+        Workspace.open(tmp_path / "many", create=False).close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "upgrading this workspace: rebuilding the indexes of its 3 voter records, once (about 1 s)"]
+
+
 def test_a_workspace_of_the_first_review_tables_gains_the_later_ones(tmp_path):
     """Migration 3 grew after it shipped (failed logins, devices); migration 4 adds them where it ran first."""
     connection = _workspace_at(tmp_path / "ws", 3)
