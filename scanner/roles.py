@@ -290,7 +290,11 @@ def _label_text(naming: _Naming, lines: tuple[LineBox, ...], slot: Slot) -> str:
     # The label's anti-aliased edge (a pixel at the reference) belongs to it.
     keep = cv2.dilate(printed.astype(np.uint8), np.ones((odd_px(2, naming.unit),) * 2, np.uint8)) > 0
     template = np.where(keep, np.median(np.stack(greys), axis=0), 255).astype(np.uint8)
-    return _ocr_label(naming, template, min_confidence=0.0)
+    text = _ocr_label(naming, template, min_confidence=0.0)
+    if naming.role(text) is None and naming.header_fallback is not None:
+        # The template holds only what is printed in every line, never handwriting: the fallback may read it.
+        text = _read_print_again(naming, template, exact=False) or text
+    return text
 
 
 def _word_shaped(printed: np.ndarray, settings: LayoutSettings) -> bool:
@@ -356,16 +360,26 @@ FALLBACK_LABEL_MAX_WORDS = 6
 def _read_header_again(naming: _Naming, box: Box) -> str:
     """A header Tesseract could not read as a keyword, read by the fallback engine (PP-OCR's v6-small reads
     print as well as writing): on a blurred phone photo the three letters of "ZIP" run into one blot that
-    Tesseract reads as nothing at every size, and the zip column went unread. Headers only: in a line's cells,
-    handwriting could be taken for a label. '' when the print is unclear or names no role exactly."""
-    found = _print_of(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit))
+    Tesseract reads as nothing at every size, and the zip column went unread. Not a line's cell as it is: there
+    handwriting could be taken for a label (an in-cell label is read from what every line has printed:
+    _label_text). '' when the print is unclear or names no role exactly."""
+    return _read_print_again(naming, _clean(naming.gray, naming.masks, box, unit=naming.unit))
+
+
+def _read_print_again(naming: _Naming, crop: np.ndarray, *, exact: bool = True) -> str:
+    """Printed words read by the fallback engine; '' unless every character is clear and they name a role, in a
+    label-sized text. `exact`: the role's keyword spelled exactly (a header cell, where the petition's prose may
+    sit: the fallback reads print accurately, and prose misread finds look-alike words); else as Tesseract's
+    readings are matched (an in-cell label template holds only what every line has printed: "EMAL", its thin I
+    lost, is EMAIL)."""
+    found = _print_of(naming, crop)
     if found is None or naming.header_fallback is None:
         return ""
     result = naming.header_fallback.read_line(found.image, kind=TextKind.LABEL)
     if not result.char_confidences or min(result.char_confidences) < FALLBACK_LABEL_MIN_CHAR:
         return ""
-    # It reads print accurately: a keyword must be spelled exactly, not merely look like one, in a label-sized text.
-    if len(result.text.split()) > FALLBACK_LABEL_MAX_WORDS or role_from_text(result.text, similarity=1.0) is None:
+    named = role_from_text(result.text, similarity=1.0) if exact else naming.role(result.text)
+    if len(result.text.split()) > FALLBACK_LABEL_MAX_WORDS or named is None:
         return ""
     return result.text
 

@@ -182,3 +182,60 @@ def test_the_header_fallback_counts_only_a_label_that_names_a_role_exactly(readi
     empty = np.zeros_like(gray)
     naming = _Naming(gray, Masks(empty, empty, empty, empty), None, LayoutSettings(), WORK_UNIT, Fallback())
     assert _read_header_again(naming, Box(0, 0, 300, 80)) == kept
+
+
+def test_an_in_cell_label_tesseract_cannot_read_is_read_by_pp_ocr():
+    """On the calibration split's stacked phone photos Tesseract read the small EMAIL label printed in every
+    line as "AL" or nothing, so the email sub-cell had no role and no email of the sheet was read. The label
+    template (what every line has printed, never handwriting) is read again by PP-OCR's v6-small. Here
+    Tesseract is made to miss that label on a blank stacked form; the real v6-small names it."""
+    from scanner.grid import find_grid, ruling_masks
+    from scanner.handwriting import PpOcrEngine
+    from scanner.normalize import normalize
+    from scanner.ocr import OcrResult, default_engine
+    from scanner.pp_ocr import shared_recognizer
+    from scanner.roles import build_layout
+    from tests.support import blank_form, page_from_array, to_gray
+
+    tesseract = default_engine()
+
+    class MissesEmail:
+        def read_line(self, image, *, kind):
+            result = tesseract.read_line(image, kind=kind)
+            return OcrResult("", (), ()) if role_from_text(result.text) is Role.EMAIL else result
+
+    upright = normalize(page_from_array(to_gray(blank_form("stacked")[0]))).gray
+    masks = ruling_masks(upright)
+    grid = find_grid(masks)
+    without = build_layout(upright, masks, grid, MissesEmail())
+    assert Role.EMAIL not in {f.role for f in without.fields}  # the miss is real: nothing else names the cell
+    found = build_layout(upright, masks, grid, MissesEmail(), header_fallback=PpOcrEngine(shared_recognizer()))
+    assert Role.EMAIL in {f.role for f in found.fields}
+    assert {f.role for f in found.fields} - {Role.OTHER} == {f.role for f in build_layout(
+        upright, masks, grid, tesseract).fields} - {Role.OTHER}
+
+
+@pytest.mark.parametrize(("reading", "kept"), [
+    ("EMAL", "EMAL"),  # its thin I lost: matched as Tesseract's slips are, in a template only print survives
+    ("EMAIL", "EMAIL"),
+    ("We the undersigned call on the Secretary of State to", ""),  # more words than a label has
+    ("Ticket", ""),
+])
+def test_the_label_template_fallback_matches_roles_as_tesseracts_readings_are(reading, kept):
+    import numpy as np
+
+    from scanner.grid import Masks
+    from scanner.ocr import OcrResult
+    from scanner.roles import _Naming, _read_print_again
+    from scanner.scale import WORK_UNIT
+    from scanner.settings import LayoutSettings
+
+    class Fallback:
+        def read_line(self, image, *, kind):
+            return OcrResult(reading, (90.0,), (90.0,) * len(reading))
+
+    template = np.full((80, 300), 255, np.uint8)
+    template[30:50, 40:200] = 20  # the print every line has
+    empty = np.zeros_like(template)
+    naming = _Naming(template, Masks(empty, empty, empty, empty), None, LayoutSettings(), WORK_UNIT, Fallback())
+    assert _read_print_again(naming, template, exact=False) == kept
