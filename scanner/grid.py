@@ -232,11 +232,14 @@ def _averaged_bar(averaged: np.ndarray, settings: LayoutSettings) -> float:
 
 
 def rules_seen(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> RulesSeen:
-    """The masks of find_table's last, most sensitive look and the long rules in them (for a debug overlay)."""
-    masks = averaged_ruling_masks(gray, settings=settings, unit=unit)
-    min_length = int(settings.min_rule_length * masks.ink.shape[1])
-    return RulesSeen(masks, tuple(horizontal_rules(masks.horizontal, min_length=min_length, settings=settings,
-                                                   unit=unit)))
+    """The masks and long rules of whichever of find_table's more sensitive looks saw more (for a debug
+    overlay): the second finds dark rules, the averaged third only faint ones (it leaves ink out)."""
+    min_length = int(settings.min_rule_length * gray.shape[1])
+    seen = [RulesSeen(masks, tuple(horizontal_rules(masks.horizontal, min_length=min_length, settings=settings,
+                                                    unit=unit)))
+            for masks in (ruling_masks(gray, settings=_second_look(settings), unit=unit),
+                          averaged_ruling_masks(gray, settings=settings, unit=unit))]
+    return max(seen, key=lambda look: len(look.rules))
 
 
 def _second_look(settings: LayoutSettings) -> LayoutSettings:
@@ -299,21 +302,56 @@ def horizontal_rules(mask: np.ndarray, *, min_length: int, settings: LayoutSetti
     counts = np.count_nonzero(gathered, axis=1)
     candidate_rows = np.flatnonzero(counts >= min_length * settings.rule_row_share)
     raw_counts = np.count_nonzero(mask, axis=1)
+    thickest = max(px(6, unit), mask.shape[1] // 120)
     rules: list[Rule] = []
     # Rows a pixel or two apart (2 px at the reference) are one rule's.
     for rows in _consecutive_groups(candidate_rows, max_gap=px(2, unit)):
-        band = mask[rows[0] : rows[-1] + 1]
-        columns = np.flatnonzero(band.any(axis=0))
-        # Broken or dashed rules have gaps; bridge generous ones but ask that most of the span is inked.
-        start, end = _longest_cover(columns, max_gap=max(px(6, unit), mask.shape[1] // 14))
-        inked = np.count_nonzero((columns >= start) & (columns <= end))
         # A rule is thin; a band as tall as a line of text is lettering that the closing joined up.
-        thin = len(rows) - (smear - 1) <= max(px(6, unit), mask.shape[1] // 120)
-        inked_enough = inked >= settings.rule_inked_share * (end - start)
-        if thin and end - start >= min_length and inked_enough and raw_counts[rows].sum() > 0:
-            centre = int(round(np.average(rows, weights=raw_counts[rows] + 1)))
-            rules.append(Rule(centre, start, end, max(1, len(rows) - (smear - 1))))
+        if len(rows) - (smear - 1) <= thickest:
+            rule = _rule_in(mask, rows, raw_counts, min_length=min_length, thickness=len(rows) - (smear - 1),
+                            settings=settings, unit=unit)
+        else:
+            rule = _rule_under_writing(mask, rows, raw_counts, min_length=min_length, thickest=thickest,
+                                       settings=settings, unit=unit)
+        if rule is not None:
+            rules.append(rule)
     return rules
+
+
+def _rule_in(mask: np.ndarray, rows: np.ndarray, raw_counts: np.ndarray, *, min_length: int, thickness: int,
+             settings: LayoutSettings, unit: float) -> Rule | None:
+    """The rule these rows hold, when their run is long enough and inked over most of its span."""
+    band = mask[rows[0] : rows[-1] + 1]
+    columns = np.flatnonzero(band.any(axis=0))
+    if columns.size == 0 or raw_counts[rows].sum() == 0:
+        return None
+    # Broken or dashed rules have gaps; bridge generous ones but ask that most of the span is inked.
+    start, end = _longest_cover(columns, max_gap=max(px(6, unit), mask.shape[1] // 14))
+    inked = np.count_nonzero((columns >= start) & (columns <= end))
+    if end - start < min_length or inked < settings.rule_inked_share * (end - start):
+        return None
+    centre = int(round(np.average(rows, weights=raw_counts[rows] + 1)))
+    return Rule(centre, start, end, max(1, thickness))
+
+
+def _rule_under_writing(mask: np.ndarray, rows: np.ndarray, raw_counts: np.ndarray, *, min_length: int,
+                        thickest: int, settings: LayoutSettings, unit: float) -> Rule | None:
+    """A rule that handwriting crosses (a signature written over the line's bottom rule) is a thick band too,
+    but its own rows stand out: they run the whole width, the writing's level strokes a fraction of it. The
+    rows holding at least half the band's longest count are the rule when they are few and together, and one of
+    them is inked solid over the rule's whole span (SOLID_RULE_SHARE of it): a band of lettering has that many
+    rows over most of its height, and none of them is solid from end to end (a bold title, closed up, was)."""
+    core = rows[raw_counts[rows] >= 0.5 * raw_counts[rows].max()]
+    if core.size == 0 or core[-1] - core[0] + 1 > thickest or raw_counts[core].max() < min_length:
+        return None
+    rule = _rule_in(mask, np.arange(core[0], core[-1] + 1), raw_counts, min_length=min_length,
+                    thickness=core[-1] - core[0] + 1, settings=settings, unit=unit)
+    if rule is None or raw_counts[core].max() < SOLID_RULE_SHARE * (rule.end - rule.start):
+        return None
+    return rule
+
+
+SOLID_RULE_SHARE = 0.9
 
 
 def _table_extent(search: _Search, rules: list[Rule]) -> TableExtent:

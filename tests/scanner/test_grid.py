@@ -260,6 +260,29 @@ def test_a_pale_divider_that_wavers_a_pixel_either_way_is_still_a_column():
     assert all(min(abs(c - x) for c in columns) <= 3 for x in dividers)
 
 
+def test_a_rule_a_signature_is_written_across_is_still_a_rule():
+    """A signature written over its line's bottom rule joins it into one band as tall as lettering, which was
+    taken for lettering: the run of lines stopped there and the lines below were lost (a calibration-split
+    stacked photo read 4 of its 8 lines). The rule's own rows run the table's whole width: still a rule."""
+    import cv2
+
+    gray = np.full((2200, 1700), 235, np.uint8)
+    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
+    bottom = top + spacing * lines
+    for y in range(top, bottom + 1, spacing):
+        gray[y : y + 3, left:right] = 60
+    for x in (left, 180, 900, right):
+        gray[top:bottom, x : x + 3] = 60
+    crossed = top + 4 * spacing
+    # A signature's long level flourishes just under the rule, and a stroke down across it.
+    for dy, x0 in ((6, 260), (11, 320), (16, 280), (21, 360)):
+        cv2.line(gray, (x0, crossed + dy), (x0 + 450, crossed + dy + 1), 30, 3)
+    cv2.line(gray, (300, crossed - 20), (310, crossed + 22), 30, 3)
+    grid = _grid(gray)
+    assert len(grid.line_rules) == lines + 1, grid.line_rules
+    assert any(abs(y - crossed - 1) <= 3 for y in grid.line_rules)
+
+
 def test_dividers_paler_than_the_rules_are_columns_and_pale_writing_is_not():
     """A leveled photo's 1-px dividers come out paler than its horizontal rules (6% darker than the paper here,
     where the rules are 20%): they are columns (the calibration split's ballot photos lost NAME | SIGNATURE |
