@@ -441,6 +441,34 @@ def _presence(fraction: float, extent: float, t: InkThresholds) -> Presence:
     return Presence.MARGINAL
 
 
+def pale_writing(context: PageContext, ink: Ink, cell: CellRef, box: Box) -> InkMeasure:
+    """Writing in the cell that is pale all through: strokes of the pale mask with no dark ink in or beside
+    them, measured as `measure` measures dark ones. A pale pen (a worn ballpoint, a phone photo's glare) can
+    leave a whole line's name and signature lighter than the ink threshold; called blank, a signer would be
+    dropped without anyone looking. (A neighbour's dark overflow is dark ink, so it is not counted here.)"""
+    thresholds = context.settings.ink
+    dark = ink.writing[box.y0 : box.y1, box.x0 : box.x1]
+    # A dark stroke's anti-aliased edge (a couple of pixels at the reference) is pale too: not a pale stroke.
+    edge = 2 * context.scale.px(2) + 1
+    near_dark = cv2.dilate(dark, np.ones((edge, edge), np.uint8)) > 0
+    only_pale = ((ink.pale[box.y0 : box.y1, box.x0 : box.x1] > 0) & ~near_dark).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(only_pale, connectivity=8)
+    if count <= 1:
+        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
+    stats = stats[1:]
+    big = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= thresholds.mark_size * min(
+        box.height, ink.strokes.row_height)
+    if not big.any():
+        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
+    kept = stats[big]
+    fraction = float(kept[:, cv2.CC_STAT_AREA].sum()) / max(box.width * box.height, 1)
+    covered = np.zeros(box.width, dtype=bool)
+    for x, w in zip(kept[:, cv2.CC_STAT_LEFT], kept[:, cv2.CC_STAT_WIDTH]):
+        covered[x : x + w] = True
+    extent = float(covered.mean())
+    return InkMeasure(_presence(fraction, extent, thresholds), round(fraction, 4), round(extent, 3))
+
+
 def cell_pixels(strokes: Strokes, cell: CellRef, *, min_size: float) -> StrokeMask | None:
     """Mask of the strokes assigned to a cell (for a clean OCR crop) and their bounding box; None if it has none."""
     members = strokes.members(cell, min_size=min_size)

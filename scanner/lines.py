@@ -15,6 +15,7 @@ from scanner.ink import (
     find_strike,
     grow_into_pale,
     measure,
+    pale_writing,
 )
 from scanner.ocr import TextKind
 from scanner.types import (
@@ -99,9 +100,15 @@ def review_reasons(status: LineStatus, name: Presence, signature: Presence, read
 
 
 def _measure(context: PageContext, ink: Ink, cell: CellRef | None) -> InkMeasure:
+    """The cell's writing; a cell with no dark writing but pale writing enough to be present is marginal: the
+    line goes to a person (uncertain), never silently blank."""
     if cell is None:
         return InkMeasure(Presence.ABSENT, 0.0, 0.0)
-    return measure(ink.strokes, cell, context.layout.box(cell), context.settings.ink)
+    box = context.layout.box(cell)
+    found = measure(ink.strokes, cell, box, context.settings.ink)
+    if found.presence is Presence.ABSENT and pale_writing(context, ink, cell, box).presence is Presence.PRESENT:
+        return InkMeasure(Presence.MARGINAL, found.ink_fraction, found.extent)
+    return found
 
 
 def _read_text(context: PageContext, ink: Ink, cell: CellRef | None, kind: TextKind, *,

@@ -221,3 +221,25 @@ def test_a_struck_lines_fields_are_read_cell_by_cell():
     assert line.status is LineStatus.STRUCK
     assert {role: read.text for role, read in line.fields.items()} == {
         Role.ADDRESS: "9801 Cherry Ave", Role.ZIP: "83000", Role.DATE: "3/20/26"}
+
+
+def test_a_line_written_all_in_pale_ink_goes_to_a_person_not_blank():
+    """A worn ballpoint: the name and the signature of line 5 are both lighter than the ink threshold (grey 215
+    on white: 84% of the paper). Called blank, the signer would be dropped with no one looking; the line is
+    uncertain and goes to review. Pale ink beside dark writing (a stroke's anti-aliased edge) counts for
+    nothing: the other lines, written dark, keep their verdicts, and the blank lines stay blank."""
+    page, lines = blank_form("seed")
+    rng = random.Random(5)
+    pale, dark = lines[4], lines[1]
+    render._write_text(page, rng, "kalam", "Travis Whitaker", pale.cells["name"], 0.4, 215, 0)
+    render._write_signature(page, rng, "Travis Whitaker", pale.cells["signature"], 0, 215)
+    render._write_text(page, rng, "kalam", "Rodel Ito", dark.cells["name"], 0.4, 25, 0)
+    render._write_signature(page, rng, "Rodel Ito", dark.cells["signature"], 0, 25)
+    gray = to_gray(page)
+    for cell in (pale.cells["name"], pale.cells["signature"]):  # no pixel of the writing as dark as ink
+        assert gray[round(cell.y0) + 4 : round(cell.y1) - 4, round(cell.x0) + 4 : round(cell.x1) - 4].min() >= 200
+    result = read_gray(gray)
+    statuses = {r.line: r.status for r in result.lines}
+    assert statuses[5] is LineStatus.UNCERTAIN and result.lines[4].needs_review
+    assert statuses[2] is LineStatus.SIGNED
+    assert all(status is LineStatus.BLANK for line, status in statuses.items() if line not in (2, 5))
