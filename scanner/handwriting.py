@@ -154,10 +154,39 @@ def read_other(crop: np.ndarray, kind: TextKind, recognizer: PpOcrRecognizer) ->
     tiny_text = " ".join(tiny_text.split())
     if kind is TextKind.DATE:
         text, tiny_text = with_slashes_read_as_ones(text, small), with_slashes_read_as_ones(tiny_text, tiny)
+    if kind is TextKind.EMAIL:
+        text, tiny_text = with_email_shape(text, small), with_email_shape(tiny_text, tiny)
     evidence = Evidence(text, 1 + (tiny_text == text), 2, _min_char_prob(small, text),
                         ctc.log_likelihood(small, text) / max(len(text), 1) if text else -20.0, 0.0, 0, 0, False,
                         contrast_of(crop))
     return Reading(text, evidence)
+
+
+# Top-level domains (generic and the US's own) an address on a petition ends with: a domain read without a dot
+# that ends in one of them gets its dot back.
+EMAIL_TLDS = ("info", "com", "org", "net", "edu", "gov", "biz", "mil", "us", "io", "co")
+MIN_EMAIL_LENGTH = 5  # a@b.c
+
+
+def with_email_shape(text: str, matrix: ctc.FoldedMatrix) -> str:
+    """An email as read, with the '@' every address has when the reading has none (a handwritten @ is often
+    read as l, e, C, O, or not at all): each place it could be, over a character or between two, is scored
+    against the pixels (CTC likelihood) and the likeliest is taken. Then a domain without a dot that ends in a
+    known top-level domain ("examplenet") gets the dot before it. Spaces go (an address has none); a reading
+    with its @ and its dot is kept as read."""
+    text = "".join(text.split())
+    if "@" not in text and len(text) >= MIN_EMAIL_LENGTH:
+        # Not at either end: something is written before the @ and a domain of three characters at least after.
+        places = range(1, len(text) - 2)
+        candidates = [text[:i] + "@" + text[i + 1 :] for i in places] + [text[:i] + "@" + text[i:] for i in places]
+        likelihoods = ctc.log_likelihoods(matrix, candidates)
+        text = candidates[int(np.argmax(likelihoods))]
+    local, at, domain = text.partition("@")
+    if at and domain and "." not in domain:
+        tld = next((t for t in EMAIL_TLDS if domain.casefold().endswith(t) and len(domain) > len(t)), None)
+        if tld is not None:
+            domain = f"{domain[: -len(tld)]}.{domain[-len(tld):]}"
+    return f"{local}{at}{domain}"
 
 
 # A written date: month/day/year, the year in two or four digits.

@@ -272,3 +272,40 @@ def test_a_slash_read_as_a_one_is_put_back_only_where_that_makes_the_date():
     assert with_slashes_read_as_ones("1111/26", _date_matrix("11/1/26", {2: 0.6})) == "11/1/26"
     # no date to be made: the reading stays as read (to review), never invented
     assert with_slashes_read_as_ones("99126", _date_matrix("99126", {})) == "99126"
+
+
+def _email_matrix(text: str, doubt: dict[int, dict[str, float]]) -> ctc.FoldedMatrix:
+    """v6-small probabilities reading `text` a character a frame, a blank frame between characters (an email
+    doubles letters); at the given positions the weights given instead ({position: {character: probability}})."""
+    from scanner.handwriting import CHARSETS
+
+    alphabet = pp_ocr.alphabet(pp_ocr.Model.V6_SMALL)
+    column = {c: i for i, c in enumerate(alphabet) if i}
+    probs = np.full((2 * len(text) + 1, len(alphabet)), 1e-6, dtype=np.float32)
+    probs[0::2, 0] = 1.0
+    for step, char in enumerate(text):
+        for written, weight in doubt.get(step, {char: 1.0}).items():
+            probs[2 * step + 1, column[written]] = weight
+    lines = pp_ocr.LineProbabilities(pp_ocr.Model.V6_SMALL, probs / probs.sum(axis=1, keepdims=True), alphabet)
+    return ctc.fold_matrix(lines, CHARSETS[TextKind.EMAIL])
+
+
+def test_an_email_read_without_its_at_or_its_dot_gets_them_back_where_the_pixels_say():
+    from scanner.handwriting import with_email_shape
+
+    # The @ read as an l (the model still weighs the @ there): put back over the l, not anywhere else.
+    written = "jean.rousseau@example.com"
+    at = written.index("@")
+    matrix = _email_matrix(written, {at: {"l": 0.6, "@": 0.4}})
+    assert with_email_shape("jean.rousseaulexample.com", matrix) == written
+    # The dot before the top-level domain lost: a known one gets it back, with the @ already there.
+    assert with_email_shape("keisha.romero@examplenet", _email_matrix("keisha.romero@examplenet", {})) == (
+        "keisha.romero@example.net")
+    # An @ the greedy reading dropped (the model weighs it between d and x): the likeliest place is chosen.
+    assert with_email_shape("abcdx.org", _email_matrix("abcd@x.org", {4: {"@": 0.4}})) == "abcd@x.org"
+    # Spaces go: an address has none.
+    assert with_email_shape("ab cd@x.org", _email_matrix("abcd@x.org", {})) == "abcd@x.org"
+    # A reading with its @ and dot is kept as read, even one no list knows.
+    assert with_email_shape("tv59@example.org", _email_matrix("tv59@example.org", {})) == "tv59@example.org"
+    # A domain ending in no known top-level domain is left without a dot: no dot is invented.
+    assert with_email_shape("tv59@exampleorq", _email_matrix("tv59@exampleorq", {})) == "tv59@exampleorq"
