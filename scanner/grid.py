@@ -216,6 +216,7 @@ def _average_of_paper(ratio: np.ndarray, usable: np.ndarray, size: tuple[int, in
     """The mean of the usable pixels in a window around each pixel (1.0, paper, where the window has none)."""
     total = cv2.blur(ratio * usable, size)
     count = cv2.blur(usable, size)
+    # Under a quarter of the window left (the rest writing): too few pixels for an average to say anything.
     enough = count > 0.25
     return np.where(enough, total / np.maximum(count, 1e-6), 1.0).astype(np.float32)
 
@@ -223,6 +224,7 @@ def _average_of_paper(ratio: np.ndarray, usable: np.ndarray, size: tuple[int, in
 def _averaged_bar(averaged: np.ndarray, settings: LayoutSettings) -> float:
     """The brightness (share of the paper's) below which an averaged pixel is ruling: the averaged paper's
     median less several robust spreads (median absolute deviation), and less a minimum contrast."""
+    # The paper: averages within a few minimum contrasts of white (rules, print and shadows are darker).
     paper = averaged[averaged > 1.0 - 4 * settings.averaged_rule_contrast]
     if paper.size == 0:
         return 1.0 - settings.averaged_rule_contrast
@@ -334,6 +336,10 @@ def _rule_in(mask: np.ndarray, rows: np.ndarray, raw_counts: np.ndarray, *, min_
     return Rule(centre, start, end, max(1, thickness))
 
 
+# A rule's solid row is inked over this share of the rule's span (a printed rule, not lettering joined up).
+SOLID_RULE_SHARE = 0.9
+
+
 def _rule_under_writing(mask: np.ndarray, rows: np.ndarray, raw_counts: np.ndarray, *, min_length: int,
                         thickest: int, settings: LayoutSettings, unit: float) -> Rule | None:
     """A rule that handwriting crosses (a signature written over the line's bottom rule) is a thick band too,
@@ -349,9 +355,6 @@ def _rule_under_writing(mask: np.ndarray, rows: np.ndarray, raw_counts: np.ndarr
     if rule is None or raw_counts[core].max() < SOLID_RULE_SHARE * (rule.end - rule.start):
         return None
     return rule
-
-
-SOLID_RULE_SHARE = 0.9
 
 
 def _table_extent(search: _Search, rules: list[Rule]) -> TableExtent:
