@@ -424,7 +424,12 @@ def measure(strokes: Strokes, cell: CellRef, box: Box, thresholds: InkThresholds
     members = strokes.members(cell, min_size=thresholds.mark_size * min(box.height, strokes.row_height))
     if not members:
         return InkMeasure(Presence.ABSENT, 0.0, 0.0)
-    stats = strokes.stats[members]
+    return _measured(strokes.stats[members], box, thresholds)
+
+
+def _measured(stats: np.ndarray, box: Box, thresholds: InkThresholds) -> InkMeasure:
+    """Presence from the stats (page coordinates) of the strokes counted in a cell: the share of the cell they
+    ink, and the share of its width they span."""
     fraction = float(stats[:, cv2.CC_STAT_AREA].sum()) / max(box.width * box.height, 1)
     covered = np.zeros(box.width, dtype=bool)
     for x, w in zip(stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]):
@@ -441,10 +446,10 @@ def _presence(fraction: float, extent: float, t: InkThresholds) -> Presence:
     return Presence.MARGINAL
 
 
-def pale_writing(context: PageContext, ink: Ink, cell: CellRef, box: Box) -> InkMeasure:
-    """Writing in the cell that is pale all through: strokes of the pale mask with no dark ink in or beside
-    them, measured as `measure` measures dark ones. A pale pen (a worn ballpoint, a phone photo's glare) can
-    leave a whole line's name and signature lighter than the ink threshold; called blank, a signer would be
+def pale_writing(context: PageContext, ink: Ink, box: Box) -> InkMeasure:
+    """Writing in the cell's box that is pale all through: strokes of the pale mask with no dark ink in or
+    beside them, measured as `measure` measures dark ones. A pale pen (a worn ballpoint, a phone photo's glare)
+    can leave a whole line's name and signature lighter than the ink threshold; called blank, a signer would be
     dropped without anyone looking. (A neighbour's dark overflow is dark ink, so it is not counted here.)"""
     thresholds = context.settings.ink
     dark = ink.writing[box.y0 : box.y1, box.x0 : box.x1]
@@ -452,21 +457,15 @@ def pale_writing(context: PageContext, ink: Ink, cell: CellRef, box: Box) -> Ink
     edge = 2 * context.scale.px(2) + 1
     near_dark = cv2.dilate(dark, np.ones((edge, edge), np.uint8)) > 0
     only_pale = ((ink.pale[box.y0 : box.y1, box.x0 : box.x1] > 0) & ~near_dark).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(only_pale, connectivity=8)
-    if count <= 1:
-        return InkMeasure(Presence.ABSENT, 0.0, 0.0)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(only_pale, connectivity=8)
     stats = stats[1:]
-    big = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= thresholds.mark_size * min(
-        box.height, ink.strokes.row_height)
-    if not big.any():
+    size = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    kept = stats[size >= thresholds.mark_size * min(box.height, ink.strokes.row_height)]
+    if len(kept) == 0:
         return InkMeasure(Presence.ABSENT, 0.0, 0.0)
-    kept = stats[big]
-    fraction = float(kept[:, cv2.CC_STAT_AREA].sum()) / max(box.width * box.height, 1)
-    covered = np.zeros(box.width, dtype=bool)
-    for x, w in zip(kept[:, cv2.CC_STAT_LEFT], kept[:, cv2.CC_STAT_WIDTH]):
-        covered[x : x + w] = True
-    extent = float(covered.mean())
-    return InkMeasure(_presence(fraction, extent, thresholds), round(fraction, 4), round(extent, 3))
+    kept = kept.copy()
+    kept[:, cv2.CC_STAT_LEFT] += box.x0  # to page coordinates, as _measured takes them
+    return _measured(kept, box, thresholds)
 
 
 def cell_pixels(strokes: Strokes, cell: CellRef, *, min_size: float) -> StrokeMask | None:
@@ -483,8 +482,8 @@ def cell_pixels(strokes: Strokes, cell: CellRef, *, min_size: float) -> StrokeMa
     return StrokeMask(np.isin(window, members), Box(x0, y0, x1, y1))
 
 
-def cell_pixels_within(strokes: Strokes, cell: CellRef, box: Box, *, min_size: float) -> StrokeMask | None:
-    """Mask of the stroke pixels inside the cell's box, whoever owns their strokes, cut to their bounding box;
+def cell_pixels_within(strokes: Strokes, box: Box, *, min_size: float) -> StrokeMask | None:
+    """Mask of the stroke pixels inside a cell's box, whoever owns their strokes, cut to their bounding box;
     None if there are none. For a struck line: its strike joins the writing of every cell it crosses into one
     stroke, which cell_pixels would hand whole to one cell (the zip and date read as one "830003/20/26")."""
     window = strokes.labels[box.y0 : box.y1, box.x0 : box.x1]

@@ -45,12 +45,12 @@ def _read_line(context: PageContext, ink: Ink, index: int) -> LineReading:
     for role in TEXT_ROLES:
         cell = layout.cell_ref(index, role)
         # Only a cell holding a stroke of writing size is read (the stray-mark rule of presence): a speck of
-        # dust or toner in an empty address or date cell was read as "o" or ".".
-        # On a struck line the strike joins its cells' writing into strokes owned by one cell: each cell's own
-        # pixels are read instead.
+        # dust or toner in an empty address or date cell was read as "o" or ".". On a struck line the strike
+        # joins its cells' writing into strokes owned by one cell: each cell's own pixels are read instead.
         if cell is not None:
             written = struck or _measure(context, ink, cell).extent > 0
-            fields[role] = _read_text(context, ink, cell, _KIND_OF_ROLE[role], own_box_only=struck) if written else _NOTHING
+            kind = _KIND_OF_ROLE[role]
+            fields[role] = _read_text(context, ink, cell, kind, own_box_only=struck) if written else _NOTHING
     status = decide_status(name_ink.presence, signature.presence, struck)
     reasons = review_reasons(status, name_ink.presence, signature.presence, name, context.accept_name_at)
     if layout.guessed_roles:
@@ -106,7 +106,7 @@ def _measure(context: PageContext, ink: Ink, cell: CellRef | None) -> InkMeasure
         return InkMeasure(Presence.ABSENT, 0.0, 0.0)
     box = context.layout.box(cell)
     found = measure(ink.strokes, cell, box, context.settings.ink)
-    if found.presence is Presence.ABSENT and pale_writing(context, ink, cell, box).presence is Presence.PRESENT:
+    if found.presence is Presence.ABSENT and pale_writing(context, ink, box).presence is Presence.PRESENT:
         return InkMeasure(Presence.MARGINAL, found.ink_fraction, found.extent)
     return found
 
@@ -120,7 +120,7 @@ def _read_text(context: PageContext, ink: Ink, cell: CellRef | None, kind: TextK
     # Small marks stay in the crop: accents and i-dots are letters' parts (specks far from the writing are
     # dropped later, with the crop's main line of writing).
     if own_box_only:
-        found = cell_pixels_within(ink.strokes, cell, context.layout.box(cell), min_size=0.02 * row_px)
+        found = cell_pixels_within(ink.strokes, context.layout.box(cell), min_size=0.02 * row_px)
     else:
         found = cell_pixels(ink.strokes, cell, min_size=0.02 * row_px)
     if found is None:
