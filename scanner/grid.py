@@ -186,18 +186,18 @@ def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
         except NoTableFound:
             # The grid comes from the averaged masks; the cells are cleaned with the second look's, in which
             # averaged handwriting would pass for ruling.
-            return Table(masks, find_grid(averaged_ruling_masks(gray, settings=settings, unit=unit),
+            return Table(masks, find_grid(averaged_ruling_masks(gray, masks, settings=settings, unit=unit),
                                           settings=settings, unit=unit))
 
 
-def averaged_ruling_masks(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT,
+def averaged_ruling_masks(gray: np.ndarray, second: Masks, *, settings: LayoutSettings = _DEFAULT,
                           unit: float = WORK_UNIT) -> Masks:
     """Masks for ruling too faint for any per-pixel threshold: a printed rule a percent or two darker than the
     paper, under the noise of a phone photo's single pixels. Averaged along its own direction over a fortieth
     of the page (the shortest run a rule is kept at anyway), the noise shrinks and the rule does not, so it
     stands out against the averaged paper by several times the paper's own spread. Writing is left out of the
-    averages (with its anti-aliased edge): averaged, a pen stroke would pass for a faint rule."""
-    second = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+    averages (with its anti-aliased edge): averaged, a pen stroke would pass for a faint rule. `second`: the
+    second look's masks (ruling_masks with _second_look), whose ink is left out and whose other masks are kept."""
     paper = paper_level(gray)
     ratio = gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0)
     edge = 2 * px(2, unit) + 1
@@ -237,10 +237,10 @@ def rules_seen(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
     """The masks and long rules of whichever of find_table's more sensitive looks saw more (for a debug
     overlay): the second finds dark rules, the averaged third only faint ones (it leaves ink out)."""
     min_length = int(settings.min_rule_length * gray.shape[1])
+    second = ruling_masks(gray, settings=_second_look(settings), unit=unit)
     seen = [RulesSeen(masks, tuple(horizontal_rules(masks.horizontal, min_length=min_length, settings=settings,
                                                     unit=unit)))
-            for masks in (ruling_masks(gray, settings=_second_look(settings), unit=unit),
-                          averaged_ruling_masks(gray, settings=settings, unit=unit))]
+            for masks in (second, averaged_ruling_masks(gray, second, settings=settings, unit=unit))]
     return max(seen, key=lambda look: len(look.rules))
 
 

@@ -48,7 +48,8 @@ def _read_line(context: PageContext, ink: Ink, index: int) -> LineReading:
         # dust or toner in an empty address or date cell was read as "o" or ".". On a struck line the strike
         # joins its cells' writing into strokes owned by one cell: each cell's own pixels are read instead.
         if cell is not None:
-            written = struck or _measure(context, ink, cell).extent > 0
+            # Dark strokes only: _measure's look for pale writing cannot give a field cell any extent.
+            written = struck or measure(ink.strokes, cell, layout.box(cell), context.settings.ink).extent > 0
             kind = _KIND_OF_ROLE[role]
             fields[role] = _read_text(context, ink, cell, kind, own_box_only=struck) if written else _NOTHING
     status = decide_status(name_ink.presence, signature.presence, struck)
