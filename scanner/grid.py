@@ -175,10 +175,11 @@ def _vertical_runs(mask: np.ndarray, dots: int, short: int) -> np.ndarray:
 
 def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Table:
     """The table's masks and grid. A sheet whose pale ruling a phone photo washed out gets a second, more
-    sensitive look, then a third in the page averaged along the rules, before it is declared table-less."""
+    sensitive look, then a third in the page averaged along the rules, before it is declared table-less; one
+    whose table seems to go on past the lines found gets the second look too, kept when it finds more lines."""
     try:
         masks = ruling_masks(gray, settings=settings, unit=unit)
-        return Table(masks, find_grid(masks, settings=settings, unit=unit))
+        first = Table(masks, find_grid(masks, settings=settings, unit=unit))
     except NoTableFound:
         masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
         try:
@@ -188,6 +189,46 @@ def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
             # averaged handwriting would pass for ruling.
             return Table(masks, find_grid(averaged_ruling_masks(gray, masks, settings=settings, unit=unit),
                                           settings=settings, unit=unit))
+    if _rules_past(first, settings=settings, unit=unit) < MISSED_LINES_FOR_A_SECOND_LOOK:
+        return first
+    return _longer_of(first, gray, settings=settings, unit=unit)
+
+
+# Rules at the table's own spacing beyond the chain it found (this many or more): the table's lines go on, but
+# their rules came out broken in this look (faded at one end), and a more sensitive look may see them whole.
+MISSED_LINES_FOR_A_SECOND_LOOK = 2
+
+
+def _rules_past(table: Table, *, settings: LayoutSettings, unit: float) -> int:
+    """How many long rules continue the found table's run past its first or last line, one spacing after
+    another (a chain cut short where the next rules were seen, but not table-wide: a scan faded along one
+    side). Only an unbroken continuation counts: print above a table makes rules at scattered places."""
+    lines = table.grid.line_rules
+    spacing = float(np.median(np.diff(lines)))
+    min_length = int(settings.min_rule_length * table.masks.ink.shape[1])
+    found = np.array([r.pos for r in horizontal_rules(table.masks.horizontal, min_length=min_length,
+                                                      settings=settings, unit=unit)])
+    tolerance = settings.spacing_tolerance * spacing
+    past = 0
+    for end, step in ((lines[-1], spacing), (lines[0], -spacing)):
+        expected = end + step
+        while found.size and np.abs(found - expected).min() <= tolerance:
+            past += 1
+            expected = found[np.abs(found - expected).argmin()] + step
+    return past
+
+
+def _longer_of(first: Table, gray: np.ndarray, *, settings: LayoutSettings, unit: float) -> Table:
+    """The second look's table when it holds every line of the first one's and more; else the first."""
+    masks = ruling_masks(gray, settings=_second_look(settings), unit=unit)
+    try:
+        second = Table(masks, find_grid(masks, settings=settings, unit=unit))
+    except NoTableFound:
+        return first
+    tolerance = settings.spacing_tolerance * float(np.median(np.diff(first.grid.line_rules)))
+    theirs = np.array(second.grid.line_rules)
+    holds_all = all(np.abs(theirs - y).min() <= tolerance for y in first.grid.line_rules)
+    return second if holds_all and len(theirs) > len(first.grid.line_rules) else first
 
 
 def averaged_ruling_masks(gray: np.ndarray, second: Masks, *, settings: LayoutSettings = _DEFAULT,

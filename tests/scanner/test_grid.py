@@ -283,6 +283,28 @@ def test_a_rule_a_signature_is_written_across_is_still_a_rule():
     assert any(abs(y - crossed - 1) <= 3 for y in grid.line_rules)
 
 
+def test_rules_faded_at_one_end_below_the_first_lines_still_make_lines():
+    """A scan faded along one side: below the first few lines every rule's right end is pale, too pale for the
+    first look, so those rules are not table-wide there and the run of lines stopped after three (a
+    calibration-split ballot scan read 2 of its 12 lines). Their rules, seen at the table's own spacing past the
+    run, send the page to the more sensitive look, whose longer table is kept."""
+    gray = np.full((2200, 1700), 235, np.uint8)
+    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
+    bottom = top + spacing * lines
+    faded_from = left + int(0.85 * (right - left))
+    for index, y in enumerate(range(top, bottom + 1, spacing)):
+        gray[y : y + 2, left:right] = 60
+        if index > 3:
+            gray[y : y + 2, faded_from:right] = 220  # under 0.95 of the paper, over 0.92
+    for x in (left, 180, 900, right):
+        gray[top:bottom, x : x + 3] = 60
+    upright = _upright(gray)
+    assert len(find_grid(ruling_masks(upright)).line_rules) == 4  # what the first look alone finds
+    grid = find_table(upright).grid
+    assert len(grid.line_rules) == lines + 1, grid.line_rules
+    assert _evenly_spaced(grid.line_rules)
+
+
 def test_dividers_paler_than_the_rules_are_columns_and_pale_writing_is_not():
     """A leveled photo's 1-px dividers come out paler than its horizontal rules (6% darker than the paper here,
     where the rules are 20%): they are columns (the calibration split's ballot photos lost NAME | SIGNATURE |
