@@ -19,9 +19,8 @@ from nameparser import Lexicon, parse
 from nicknames import NickNamer
 from rapidfuzz.distance import Indel
 
-# Letters NFKD does not decompose into a base letter plus a combining mark.
-_LETTER_FOLDS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th",
-                               "ı": "i"})
+from scanner.name_prior import LETTER_FOLDS  # letters NFKD does not decompose (ø, ł, ı, ...)
+
 # Digits never occur in names; these are the ones OCR reads for a letter (0/O, 1/l, 5/S, 8/B).
 _DIGIT_REPAIRS = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
 _APOSTROPHES = "'’‘`´"
@@ -56,7 +55,7 @@ def _fold(text: str) -> str:
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    text = text.casefold().translate(_LETTER_FOLDS)
+    text = text.casefold().translate(LETTER_FOLDS)
     for mark in _APOSTROPHES:  # O'Brien and OBrien are one name
         text = text.replace(mark, "")
     return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()

@@ -108,6 +108,11 @@ def _known_names() -> frozenset[str]:
     return frozenset(names)
 
 
+# Faker's person providers keep name parts under these attributes (and variants: first_names_female, ...); Vietnamese
+# middle names (Thị, Văn) are their own list.
+NAME_ATTRIBUTES = ("first_names", "last_names", "middle_names", "male_last_names", "unisex_last_names")
+
+
 @cache
 def _locale_names() -> tuple[str, ...]:
     """First and last name parts of every Faker locale written in Latin script, as spelled there."""
@@ -125,7 +130,7 @@ def _locale_names() -> tuple[str, ...]:
         except (ImportError, AttributeError):
             continue
         for attribute in dir(provider):
-            values = getattr(provider, attribute) if attribute.startswith(("first_names", "last_names")) else ()
+            values = getattr(provider, attribute) if attribute.startswith(NAME_ATTRIBUTES) else ()
             for value in values if isinstance(values, (tuple, list, dict)) else ():
                 if isinstance(value, str) and _latin_script(value):
                     spellings |= {unicodedata.normalize("NFC", p) for p in re.split(r"[ \-]", value) if len(p) > 1}
@@ -229,10 +234,16 @@ def near_names(folded: str, *, limit: int = 6) -> tuple[str, ...]:
     return tuple(name for _, _, name in ranked[:limit])
 
 
+# Letters with a stroke or of two letters joined, which Unicode does not decompose into a base letter and a mark:
+# without these, "Yılmaz", "Jørgensen" and "Michał" folded to themselves, so a reading of "Yilmaz" was no known
+# name and no known spelling put its accent back.
+LETTER_FOLDS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
+
+
 def fold(text: str) -> str:
-    """Case, accents and apostrophes folded away: O'Brien → obrien, José → jose."""
+    """Case, accents and apostrophes folded away: O'Brien → obrien, José → jose, Yılmaz → yilmaz."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if c.isalpha()).casefold()
+    return "".join(c for c in decomposed if c.isalpha()).casefold().translate(LETTER_FOLDS)
 
 
 def name_prior(text: str) -> float:
