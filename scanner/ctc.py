@@ -15,6 +15,7 @@ from functools import cache
 
 import numpy as np
 
+from scanner.name_prior import LETTER_FOLDS
 from scanner.pp_ocr import LineProbabilities, Model, alphabet, is_latin_letter
 
 _TINY = 1e-12
@@ -38,10 +39,15 @@ class FoldedMatrix:
     source: LineProbabilities
 
 
+# The stroked letters that fold to one letter (ł -> l, ø -> o): the models have a column for each, and a written
+# ł shares its mass with l and t, as an é does with e. (æ and œ, two letters folded, keep a class of their own.)
+_STROKE_FOLDS = {code: letter for code, letter in LETTER_FOLDS.items() if len(letter) == 1}
+
+
 def fold_char(char: str) -> str:
-    """One letter without case or accents ("É" -> "e"); other characters unchanged."""
+    """One letter without case, accents or stroke ("É" -> "e", "Ł" -> "l"); other characters unchanged."""
     base = unicodedata.normalize("NFKD", char)[:1] if is_latin_letter(char) else char
-    return base.casefold() if len(base.casefold()) == 1 else char
+    return base.casefold().translate(_STROKE_FOLDS) if len(base.casefold()) == 1 else char
 
 
 def fold_text(text: str) -> str:
