@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pipeline.match_pixels import CropScorer
 from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidates_of, decide,
                                   line_name, near)
-from pipeline.names import canonicals, fold, parse_name
+from pipeline.names import canonicals, fold, longer_forms, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
 from pipeline.store import matches as stored_matches
@@ -27,7 +27,7 @@ from pipeline.voter_keys import name_keys, zip_key
 from scanner.errors import SetupError
 from scanner.types import LineStatus
 
-MATCHER_VERSION = "4"  # part of every match's basis: a new matcher matches every line again
+MATCHER_VERSION = "5"  # part of every match's basis: a new matcher matches every line again
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
 MATCH_CACHE_MIB = 128  # SQLite's page cache while matching: the key indexes' pages looked up again chunk after chunk
@@ -198,10 +198,13 @@ def _line_name(line: EffectiveLine) -> LineName:
 
 def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
     """The keys a line is looked up by, per voter key column: its name and its surname alone by every key; the
-    other readings of it (swapped, the first name's canonicals for a nickname, a whole middle name joined to the
-    first, and for a single word every split into two names run together) by the two narrowest keys only."""
+    other readings of it (swapped, the first name's canonicals for a nickname and longer forms for a short one, a
+    whole middle name joined to the first, and for a single word every split into two names run together) by the
+    two narrowest keys only."""
     first, middle, last, one_word = _split(line.name)
-    other = [(last, first)] + [(c, last) for c in canonicals(fold(first).replace(" ", ""), 3)]  # Bob: Robert
+    given = fold(first).replace(" ", "")
+    # Bob: Robert (the nickname table); Sandro: Alessandro (a short form from the name's end shares no initial)
+    other = [(last, first)] + [(c, last) for c in (*canonicals(given, 3), *longer_forms(given, 3))]
     if middle and len(middle.strip(". ")) > 1:
         other.append((f"{first} {middle}", last))
     if one_word and len(last) >= 4:

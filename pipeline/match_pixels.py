@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.names import are_nicknames, fold
+from pipeline.names import fold, same_given_name
 from pipeline.store.voters import Voter
 from scanner import ctc
 from scanner.handwriting import CHARSETS, prepare, tidy_reading
@@ -73,12 +73,12 @@ class CropScorer:
 def written_forms(voter: Voter, written_middle: str = "", written_first: str = "", written_suffix: str = "") -> set[str]:
     """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
     with or without their middle name or its initial; with an initial the line shows (people add one the voter
-    file lacks, never a whole middle name); with the nickname the line shows; with the suffix the line shows;
+    file lacks, never a whole middle name); with the nickname or short form the line shows; with the suffix the line shows;
     each word's first I or l spelled either way (with_bar_homoglyphs)."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}
-    firsts = {first} | ({written_first} if written_first and are_nicknames(
+    firsts = {first} | ({written_first} if written_first and same_given_name(
         fold(written_first).replace(" ", ""), fold(first).replace(" ", "")) else set())
     shown = {middle} | ({written_middle.strip(". ")} if len(written_middle.strip(". ")) == 1 else set())
     # A middle of several words with initials among them ("JOSÉ A. LÓPEZ"): signers write the words, not the

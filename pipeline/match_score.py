@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.names import are_nicknames, fold, nickname_key
+from pipeline.names import are_nicknames, fold, is_short_form, nickname_key, same_given_name
 from pipeline.store.voters import Voter
 from pipeline.voter_keys import compact, skeleton, ward_key, zip5
 
@@ -73,6 +73,7 @@ class Candidate:
     gap: float | None = None  # the crop's log-likelihood of its reading minus of this voter's name (pixels)
     likelihood: float | None = None
     initial_agrees: bool = False  # the line shows a middle initial, and it is this voter's
+    short_form: bool = False  # the line's first name is the voter's cut short, or theirs the line's (Javi, Javier)
 
     @property
     def text_score(self) -> float:
@@ -121,7 +122,7 @@ def near(line: LineName, whole: str, key_first: str, key_last: str, first_name: 
     if Levenshtein.distance(line.last_skeleton, skeleton(key_last), score_cutoff=NEAR_EDITS) > NEAR_EDITS:
         return False
     return (not line.first or not key_first or len(line.first) == 1 or line.canonical_first == _canonical(first_name)
-            or are_nicknames(line.plain_first, fold(first_name).replace(" ", "")))
+            or same_given_name(line.plain_first, fold(first_name).replace(" ", "")))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -158,6 +159,8 @@ def _first_cost(line: LineName, voter: Voter) -> float:
         return 0.0
     if are_nicknames(line.plain_first, fold(voter.first_name).replace(" ", "")):
         return 0.5
+    if _short_form(line, voter):
+        return 1.0  # as much as an initial: Javi may be Javier, or someone else whose name starts so
     if len(line.first) == 1 and vf.startswith(line.first):
         return 1.0
     return weighted_distance(line.first, vf)
@@ -209,13 +212,22 @@ def candidates_of(line: LineName, voters: Sequence[Voter]) -> list[Candidate]:
         if name not in costs:
             costs[name] = name_cost(line, voter)
         support, veto = evidence(line, voter)
-        out.append(Candidate(voter, costs[name], support, veto, initial_agrees=_initial_agrees(line, voter)))
+        out.append(Candidate(voter, costs[name], support, veto, initial_agrees=_initial_agrees(line, voter),
+                             short_form=_short_form(line, voter)))
     return out
 
 
 def candidate(line: LineName, voter: Voter) -> Candidate:
     support, veto = evidence(line, voter)
-    return Candidate(voter, name_cost(line, voter), support, veto, initial_agrees=_initial_agrees(line, voter))
+    return Candidate(voter, name_cost(line, voter), support, veto, initial_agrees=_initial_agrees(line, voter),
+                     short_form=_short_form(line, voter))
+
+
+def _short_form(line: LineName, voter: Voter) -> bool:
+    """The line's first name is the voter's cut short (or the other way round), and no nickname of it."""
+    full = fold(voter.first_name).replace(" ", "")
+    return (bool(line.plain_first) and line.plain_first != full and not are_nicknames(line.plain_first, full)
+            and (is_short_form(line.plain_first, full) or is_short_form(full, line.plain_first)))
 
 
 def _initial_agrees(line: LineName, voter: Voter) -> bool:
@@ -277,7 +289,10 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
         return MatchStatus.AMBIGUOUS, best
     others = [c for c in rivals if not _same_name(best, c) and c.support >= best.support]
     allowed = settings.pixel_match_gap + settings.support_gap * best.support
-    if not others and best.gap <= allowed and best.cost <= settings.pixel_auto_cost:
+    # A first name cut short fits the crop perfectly whoever the voter is: only the zip, ward or address makes
+    # the signer this voter (an unregistered Javi Torres is not the file's Javier Torres).
+    confirmed = best.support > 0 or not best.short_form
+    if not others and best.gap <= allowed and best.cost <= settings.pixel_auto_cost and confirmed:
         return MatchStatus.MATCHED, best
     return MatchStatus.REVIEW, best
 

@@ -19,7 +19,7 @@ from nameparser import Lexicon, parse
 from nicknames import NickNamer
 from rapidfuzz.distance import Indel
 
-from scanner.name_prior import LETTER_FOLDS  # letters NFKD does not decompose (ø, ł, ı, ...)
+from scanner.name_prior import LETTER_FOLDS, first_names  # LETTER_FOLDS: ø, ł, ı, ... (not decomposed)
 
 # Digits never occur in names; these are the ones OCR reads for a letter (0/O, 1/l, 5/S, 8/B).
 _DIGIT_REPAIRS = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
@@ -210,6 +210,48 @@ def are_nicknames(a: str, b: str) -> bool:
         return bool(a) and a == b
     namer = _nick_namer()
     return b in namer.canonicals_of(a) or a in namer.canonicals_of(b)
+
+
+# A given name cut short keeps this many letters at least: from its start (Tom, Javi, Fred) or its end (Lupe, Sandro).
+SHORT_FROM_START, SHORT_FROM_END = 3, 4
+SHORT_FORM_CUT = 2  # ...and loses this many at least (Mari is no short form of Maria)
+
+
+@lru_cache(maxsize=1 << 16)
+def is_short_form(short: str, full: str) -> bool:
+    """Whether a folded given name is another one cut short: its start (Javi of Javier, Fred of Frederic) or its
+    end (Sandro of Alessandro, Lupe of Guadalupe). People sign with short forms the nickname table does not list
+    (it holds mostly English ones), and the file holds the full name; or the other way round. The full name must
+    be a first name of the lists: Cal is no short form of a misspelt Caleg, nor Tariq of "Tariq-Morris"."""
+    if len(full) < len(short) + SHORT_FORM_CUT or full not in first_names():
+        return False
+    return ((len(short) >= SHORT_FROM_START and full.startswith(short))
+            or (len(short) >= SHORT_FROM_END and full.endswith(short)))
+
+
+def same_given_name(a: str, b: str) -> bool:
+    """Two folded first names a person may both go by: equal, nicknames in the table, or one cut short."""
+    return are_nicknames(a, b) or is_short_form(a, b) or is_short_form(b, a)
+
+
+@lru_cache(maxsize=1 << 14)
+def longer_forms(short: str, limit: int = 6) -> tuple[str, ...]:
+    """First names of the lists that end with this folded one (Sandro: Alessandro, Lisandro), commonest first, at
+    most `limit`: a short form from a name's end shares no first letter with it, so no key finds the voter."""
+    if len(short) < SHORT_FROM_END:
+        return ()
+    found = [name for name in _names_by_ending().get(short[-SHORT_FROM_END:], ()) if is_short_form(short, name)]
+    frequency = _first_name_frequency()
+    return tuple(sorted(found, key=lambda n: (-frequency.get(n, 0.0), n))[:limit])
+
+
+@cache
+def _names_by_ending() -> dict[str, tuple[str, ...]]:
+    by_ending: dict[str, list[str]] = {}
+    for name in first_names():
+        if len(name) >= SHORT_FROM_END + SHORT_FORM_CUT:
+            by_ending.setdefault(name[-SHORT_FROM_END:], []).append(name)
+    return {ending: tuple(names) for ending, names in by_ending.items()}
 
 
 @lru_cache(maxsize=1 << 16)

@@ -89,6 +89,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
         pass  # an unwritable cache costs time, never a reading
 
 
+@cache
+def first_names() -> frozenset[str]:
+    """The lists' first names, folded: the US Census's and Jörg Michael's international dictionary."""
+    names = {fold(spelling) for spelling in _international_first_names()}
+    census = _package_dir("names")
+    for list_name in ("dist.female.first", "dist.male.first"):
+        path = census / list_name if census is not None else None
+        if path is not None and path.is_file():
+            names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
+    return frozenset(n for n in names if n)
+
+
 def known_names() -> frozenset[str]:
     """Every first and last name in the shipped lists, folded (empty when the packages are missing)."""
     return tables().known

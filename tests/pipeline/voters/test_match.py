@@ -145,3 +145,57 @@ def test_a_generation_suffix_is_left_out_of_the_name_as_written_or_misread():
     assert written_suffix("Erik Il") == ""  # two words: a name, not a suffix
     forms = written_forms(_voter("5", "ERIK", "", "SILVA"), written_suffix="III")
     assert "ERIK SILVA III" in forms and "ERIK SILVA" in forms
+
+
+def test_a_first_name_cut_short_is_the_same_given_name():
+    from pipeline.names import is_short_form, longer_forms, same_given_name
+
+    assert is_short_form("javi", "javier") and is_short_form("fred", "frederic")  # the start of the name
+    assert is_short_form("sandro", "alessandro") and is_short_form("lupe", "guadalupe")  # or its end
+    assert same_given_name("alessandro", "sandro") and same_given_name("bob", "robert")  # either way; nicknames
+    assert not is_short_form("mari", "maria")  # one letter off is a misreading, not a short form
+    assert not is_short_form("cal", "caleg") and not is_short_form("tariq", "tariqmorris")  # no first names
+    assert not is_short_form("al", "alfred") and not is_short_form("dro", "alessandro")  # too short to tell
+    assert "alessandro" in longer_forms("sandro") and "guadalupe" in longer_forms("lupe")
+    # The crop is scored against the name as the signer wrote it.
+    assert "Sandro ROSSI" in written_forms(_voter("1", "ALESSANDRO", "", "ROSSI"), "", "Sandro")
+
+
+def _short_form_decided(line: str, voter: Voter, *, zip_code: str) -> MatchStatus:
+    """The verdict with the crop explaining the written short form perfectly (as it does: it is what is written)."""
+    first, middle, last, one_word = _split(line)
+    name = line_name(first, middle, last, one_word=one_word, zip_code=zip_code, ward="", address="")
+    return decide([replace(c, gap=0.0) for c in candidates_of(name, [voter])])[0]
+
+
+def test_a_short_form_is_matched_only_where_the_zip_or_address_confirms_the_voter():
+    """"Javi Torres" fits the crop whichever Javier or Javiera Torres signed, or a Javi the file does not hold: the
+    file's JAVIER TORRES is the signer when the zip agrees, and a person decides when nothing does."""
+    javier = _voter("1", "JAVIER", "", "TORRES", zip_code="10001")
+    assert _short_form_decided("Javi Torres", javier, zip_code="10001") is MatchStatus.MATCHED
+    assert _short_form_decided("Javi Torres", javier, zip_code="") is MatchStatus.REVIEW
+    # A name in full needs no confirmation.
+    assert _short_form_decided("Javier Torres", javier, zip_code="") is MatchStatus.MATCHED
+
+
+def test_a_short_form_from_the_end_of_the_name_finds_its_voter(tmp_path):
+    """Sandro shares no initial with Alessandro, so no name key of the line led to the voter: the line is looked
+    up by the lists' longer forms of its first name too. Here the zip and address confirm him."""
+    from pipeline.store import Workspace
+    from pipeline.voter_import import import_voter_file
+    from scanner.types import LineStatus
+    from tests.pipeline.voters.support import page
+
+    store = Workspace.open(tmp_path / "ws")
+    store.add_file(sha256=FILE_SHA, name="sheet.png", size=1, kind="image", page_count=1, status="ok")
+    store.save_page(FILE_SHA, page({1: ("Sandro Rossi", "8 Harbor Pl", "32723", "", LineStatus.SIGNED),
+                                    2: ("Sandro Rossi", "", "", "", LineStatus.SIGNED)}))
+    voters = tmp_path / "voters.csv"
+    voters.write_text("VOTER_ID,FIRST_NAME,LAST_NAME,RES_ADDRESS,ZIP\n700,ALESSANDRO,ROSSI,8 HARBOR PL,32723\n"
+                      "701,ALESSANDRA,BIANCHI,3 OAK ST,32723\n", encoding="utf-8")
+    import_voter_file(store, voters)
+    match_workspace(store, pixels=False)
+    found = _by_line(store)
+    assert (found[1].status, found[1].voter_id) == ("matched", "700")
+    assert found[2].status == "review"  # found, but only a person can say this Sandro is him
+    store.close()
