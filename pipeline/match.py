@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.match_pixels import CropScorer
 from pipeline.match_score import (Candidate, LineName, MatchSettings, MatchStatus, candidates_of, decide,
-                                  line_name, near)
+                                  line_name, near, supported_far)
 from pipeline.names import canonicals, fold, longer_forms, parse_name
 from pipeline.store import EffectiveLine, LineId, Workspace, WorkspaceError
 from pipeline.store import lines as stored_lines
@@ -31,6 +31,7 @@ MATCHER_VERSION = "5"  # part of every match's basis: a new matcher matches ever
 PIXEL_CANDIDATES = 6  # the nearest voters by text whose names are scored against the crop
 KEPT_CANDIDATES = 3  # stored per line, for people to pick from
 MATCH_CACHE_MIB = 128  # SQLite's page cache while matching: the key indexes' pages looked up again chunk after chunk
+ZIP_COLUMN = "k_zip"  # the key column of zip and initials
 CHUNK = 500  # lines matched together: one key lookup per column, their candidates in memory
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,8 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
     keys = [_line_keys(x) for x in lines]
     found: list[set[int]] = [set() for _ in lines]
     seen: list[dict[tuple[str, str, str, str], bool]] = [{} for _ in lines]
-    for column in stored_voters.KEY_COLUMNS:
+    for column in sorted(stored_voters.KEY_COLUMNS, key=lambda c: c == ZIP_COLUMN):  # the zip key last
+        unfound = {index for index, rows in enumerate(found) if not rows}
         wanted: dict[str, list[int]] = {}
         for index, line_keys in enumerate(keys):
             for key in line_keys.get(column, ()):
@@ -120,14 +122,16 @@ def _match_chunk(workspace: Workspace, version: int, lines: Sequence[EffectiveLi
             for index in wanted[key]:
                 if name not in seen[index]:  # the prefilter once per line and name, on the key columns
                     seen[index][name] = near(names[index], whole, key_first, key_last, first_name)
-                if seen[index][name]:
+                # The zip and both initials agree (the zip key, looked up last): for a line no key found a near
+                # name for, a candidate however garbled the reading; the crop decides (match_score.supported_far).
+                if seen[index][name] or (column == ZIP_COLUMN and index in unfound):
                     rowids = rowids if rowids is not None else stored_voters.rowids_of(hit)
                     found[index].update(rowids)
     voters = stored_voters.voters_by_rowid(workspace, {r for rows in found for r in rows})
     results = []
     for line, name, rowids in zip(lines, names, found):
         candidates = sorted(candidates_of(name, [voters[r] for r in rowids]), key=_text_rank)
-        candidates = [c for c in candidates if c.cost <= settings.max_cost]
+        candidates = [c for c in candidates if c.cost <= settings.max_cost or supported_far(c)]
         if scorer is not None and candidates and line.name_crop:
             candidates = _with_pixels(workspace, scorer, line, candidates)
         status, chosen = decide(candidates, settings)
@@ -199,14 +203,15 @@ def _line_name(line: EffectiveLine) -> LineName:
 def _line_keys(line: EffectiveLine) -> dict[str, set[str]]:
     """The keys a line is looked up by, per voter key column: its name and its surname alone by every key; the
     other readings of it (swapped, the first name's canonicals for a nickname and longer forms for a short one, a
-    whole middle name joined to the first, and for a single word every split into two names run together) by the
-    two narrowest keys only."""
+    whole middle name joined to the first or to the surname, and for a single word every split into two names run
+    together) by the two narrowest keys only."""
     first, middle, last, one_word = _split(line.name)
     given = fold(first).replace(" ", "")
     # Bob: Robert (the nickname table); Sandro: Alessandro (a short form from the name's end shares no initial)
     other = [(last, first)] + [(c, last) for c in (*canonicals(given, 3), *longer_forms(given, 3))]
     if middle and len(middle.strip(". ")) > 1:
-        other.append((f"{first} {middle}", last))
+        # a whole middle name joined to the first, or to the surname: a space read inside it ("ROUSSE AU")
+        other += [(f"{first} {middle}", last), (first, f"{middle}{last}")]
     if one_word and len(last) >= 4:
         other += [(last[:cut], last[cut:]) for cut in range(2, len(last) - 1)]
     out: dict[str, set[str]] = {c: set() for c in stored_voters.KEY_COLUMNS}

@@ -238,13 +238,23 @@ def _same_name(a: Candidate, b: Candidate) -> bool:
     return (a.voter.key_first, a.voter.key_last) == (b.voter.key_first, b.voter.key_last)
 
 
+def supported_far(candidate: Candidate) -> bool:
+    """A voter whose zip or address agrees with the line, none disagreeing: a candidate for the crop to judge
+    however far the reading is from their name (the reader garbled "SOLÈNE GIRARD" into "SOLÈNE GTZATZD", the
+    crop still spells GIRARD better than anything else)."""
+    return candidate.support > 0 and not candidate.veto
+
+
 def decide(candidates: list[Candidate], settings: MatchSettings = MatchSettings()) -> tuple[MatchStatus, Candidate | None]:
-    """The verdict over a line's candidates (ranked by the caller) and the candidate it names, if any."""
+    """The verdict over a line's candidates (ranked by the caller) and the candidate it names, if any. A voter
+    beyond max_cost counts only with the crop scored (and the zip or address agreeing): the text alone says
+    nothing of a reading that far off."""
     near = [c for c in candidates if c.cost <= settings.max_cost]
+    judged = [c for c in candidates if c.gap is not None and (c.cost <= settings.max_cost or supported_far(c))]
+    if judged:
+        return _decide_by_pixels(judged, settings)
     if not near:
         return MatchStatus.NOT_FOUND, None
-    if any(c.gap is not None for c in near):
-        return _decide_by_pixels(near, settings)
     return _decide_by_text(near, settings)
 
 
@@ -268,8 +278,7 @@ def _decide_by_text(near: list[Candidate], settings: MatchSettings) -> tuple[Mat
     return MatchStatus.REVIEW, best
 
 
-def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[MatchStatus, Candidate | None]:
-    scored = [c for c in near if c.gap is not None]
+def _decide_by_pixels(scored: list[Candidate], settings: MatchSettings) -> tuple[MatchStatus, Candidate | None]:
     ranked = sorted(scored, key=lambda c: (c.veto, c.gap - c.support, c.cost, c.voter.voter_id))
     best = ranked[0]
     # Each of zip, ward and address agreeing buys the same allowance here as for matching (support_gap): a
@@ -292,7 +301,10 @@ def _decide_by_pixels(near: list[Candidate], settings: MatchSettings) -> tuple[M
     # A first name cut short fits the crop perfectly whoever the voter is: only the zip, ward or address makes
     # the signer this voter (an unregistered Javi Torres is not the file's Javier Torres).
     confirmed = best.support > 0 or not best.short_form
-    if not others and best.gap <= allowed and best.cost <= settings.pixel_auto_cost and confirmed:
+    # A name read far off (beyond pixel_auto_cost) is matched on the crop alone only when it fits the voter's name
+    # as well as a name read right would, without the zip's or address's allowance.
+    fits = best.cost <= settings.pixel_auto_cost or best.gap <= settings.pixel_match_gap
+    if not others and best.gap <= allowed and fits and confirmed:
         return MatchStatus.MATCHED, best
     return MatchStatus.REVIEW, best
 

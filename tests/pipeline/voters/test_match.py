@@ -199,3 +199,59 @@ def test_a_short_form_from_the_end_of_the_name_finds_its_voter(tmp_path):
     assert (found[1].status, found[1].voter_id) == ("matched", "700")
     assert found[2].status == "review"  # found, but only a person can say this Sandro is him
     store.close()
+
+
+def test_a_garbled_reading_is_judged_by_the_crop_when_the_zip_or_address_agrees():
+    """"SOLÈNE GTZATZD" is four edits from SOLÈNE GIRARD, past any text match; her zip agrees and the crop spells
+    GIRARD within a nat of its own best reading (a calibration-split line): the pixels decide. Without the crop,
+    or with the zip disagreeing, such a voter is no candidate."""
+    far = _candidate("1", "solene", "girard", gap=1.1, cost=4.0, support=1)
+    assert decide([far])[0] is MatchStatus.MATCHED
+    assert decide([replace(far, gap=3.5)])[0] is MatchStatus.REVIEW  # plausible, but not as good as a right reading
+    assert decide([replace(far, gap=None)])[0] is MatchStatus.NOT_FOUND  # the text alone says nothing that far off
+    assert decide([replace(far, support=0, veto=True)])[0] is MatchStatus.NOT_FOUND
+    # A near rival the crop cannot tell from it: a person decides.
+    assert decide([far, _candidate("2", "solene", "girardo", gap=2.0, cost=1.0, support=1)])[0] is MatchStatus.REVIEW
+
+
+def test_a_surname_read_as_two_words_is_looked_up_joined(tmp_path):
+    """A space read inside the surname ("JEAN-FRANGOIS ROUSSE AU", a calibration-split line) made "ROUSSE" a
+    middle name and "AU" the surname, and no key led to JEAN-FRANÇOIS ROUSSEAU: not found. Joined, he is found;
+    the text alone (one letter off) leaves him to a person, with his address in agreement."""
+    from pipeline.store import Workspace
+    from pipeline.voter_import import import_voter_file
+    from scanner.types import LineStatus
+    from tests.pipeline.voters.support import page
+
+    store = Workspace.open(tmp_path / "ws")
+    store.add_file(sha256=FILE_SHA, name="sheet.png", size=1, kind="image", page_count=1, status="ok")
+    store.save_page(FILE_SHA, page({1: ("JEAN-FRANGOIS ROUSSE AU", "1169 Harbor Ave", "", "", LineStatus.SIGNED)}))
+    voters = tmp_path / "voters.csv"
+    voters.write_text("VOTER_ID,FIRST_NAME,LAST_NAME,RES_ADDRESS,ZIP\n800,JEAN-FRANÇOIS,ROUSSEAU,1169 HARBOR AVE,"
+                      "02116\n801,JEAN,AUBERT,4 ELM ST,02116\n", encoding="utf-8")
+    import_voter_file(store, voters)
+    match_workspace(store, pixels=False)
+    (stored,) = stored_matches.stored_matches(store, stored_voters.current_version(store).version).values()
+    assert stored.status == "review" and stored.candidates[0][0] == "800"
+    store.close()
+
+
+def test_a_line_no_name_key_finds_meets_the_voters_of_its_zip_and_initials(tmp_path):
+    """The zip key (zip and both initials) brings in voters however far their names are from a garbled reading,
+    for the crop to judge; without a crop they stay candidates a person can pick, and the line is not found."""
+    from pipeline.store import Workspace
+    from pipeline.voter_import import import_voter_file
+    from scanner.types import LineStatus
+    from tests.pipeline.voters.support import page
+
+    store = Workspace.open(tmp_path / "ws")
+    store.add_file(sha256=FILE_SHA, name="sheet.png", size=1, kind="image", page_count=1, status="ok")
+    store.save_page(FILE_SHA, page({1: ("SOLÈNE GTZATZD", "", "65779", "", LineStatus.SIGNED)}))
+    voters = tmp_path / "voters.csv"
+    voters.write_text("VOTER_ID,FIRST_NAME,LAST_NAME,RES_ADDRESS,ZIP\n900,SOLÈNE,GIRARD,1507 SUNSET ST,65779\n"
+                      "901,SOLÈNE,GIRARD,8 OAK ST,10001\n", encoding="utf-8")  # a namesake elsewhere: no candidate
+    import_voter_file(store, voters)
+    match_workspace(store, pixels=False)
+    (stored,) = stored_matches.stored_matches(store, stored_voters.current_version(store).version).values()
+    assert stored.status == "not_found" and [voter for voter, _ in stored.candidates] == ["900"]
+    store.close()
