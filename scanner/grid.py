@@ -176,7 +176,8 @@ def _vertical_runs(mask: np.ndarray, dots: int, short: int) -> np.ndarray:
 def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: float = WORK_UNIT) -> Table:
     """The table's masks and grid. A sheet whose pale ruling a phone photo washed out gets a second, more
     sensitive look, then a third in the page averaged along the rules, before it is declared table-less; one
-    whose table seems to go on past the lines found gets the second look too, kept when it finds more lines."""
+    whose table seems to go on past the lines found, or has very few, gets the second look too, kept when it
+    finds every line of the first and more."""
     try:
         masks = ruling_masks(gray, settings=settings, unit=unit)
         first = Table(masks, find_grid(masks, settings=settings, unit=unit))
@@ -189,7 +190,8 @@ def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
             # averaged handwriting would pass for ruling.
             return Table(masks, find_grid(averaged_ruling_masks(gray, masks, settings=settings, unit=unit),
                                           settings=settings, unit=unit))
-    if _rules_past(first, settings=settings, unit=unit) < MISSED_LINES_FOR_A_SECOND_LOOK:
+    few = len(first.grid.line_rules) - 1 <= FEW_LINES
+    if not few and _rules_past(first, settings=settings, unit=unit) < MISSED_LINES_FOR_A_SECOND_LOOK:
         return first
     return _longer_of(first, gray, settings=settings, unit=unit)
 
@@ -197,6 +199,9 @@ def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
 # Rules at the table's own spacing beyond the chain it found (this many or more): the table's lines go on, but
 # their rules came out broken in this look (faded at one end), and a more sensitive look may see them whole.
 MISSED_LINES_FOR_A_SECOND_LOOK = 2
+# A table of this many lines or fewer is more often a sheet's table seen in part (every third rule dark enough:
+# a calibration-split ballot scan read as 3 lines three times as tall) than a whole one: it gets the second look.
+FEW_LINES = 4
 
 
 def _rules_past(table: Table, *, settings: LayoutSettings, unit: float) -> int:

@@ -11,6 +11,7 @@ from scanner.errors import NoTableFound
 from scanner.fields import Recognizer
 from scanner.form import Form, form_on_page, table_rows
 from scanner.grid import (
+    FEW_LINES,
     Masks,
     NumberSide,
     Table,
@@ -75,12 +76,36 @@ def _header_fallback(settings: ReadSettings) -> OcrEngine | None:
 
 def upright_table(page: Page, *, settings: ReadSettings, debug: DebugWriter = _NO_DEBUG) -> UprightTable:
     """Level the page, find its table, and turn it right way up by where the line numbers are."""
-    upright = level(page, settings=settings.normalize)
-    table = _table(upright, settings.layout, debug)
+    upright, table = _leveled_table(page, settings, debug)
     if not _upside_down(table, upright, settings):
         return UprightTable(upright, table)
     upright = half_turn(upright)
     return UprightTable(upright, _table(upright, settings.layout, debug))
+
+
+def _leveled_table(page: Page, settings: ReadSettings, debug: DebugWriter) -> tuple[UprightPage, Table]:
+    """The page leveled on the axis the projection test prefers, with its table; on the other axis too when that
+    finds none or only a few lines, the one with more lines kept. A table's rules and dividers can make the two
+    axes' profiles all but equally sharp (a calibration-split ballot sheet turned a quarter, shadowed and skewed
+    3.9 degrees scored 8.74 against 8.67 the wrong way round), and only the table can tell: on the wrong axis
+    the dividers are the only long rules, a table of a line or two at best."""
+    upright = level(page, settings=settings.normalize)
+    try:
+        table: Table | None = _table(upright, settings.layout, debug)
+    except NoTableFound:
+        table = None
+    if table is not None and len(table.grid.line_rules) - 1 > FEW_LINES:
+        return upright, table
+    across = level(page, settings=settings.normalize, quarter_turns=1 - upright.quarter_turns % 2)
+    try:
+        other = _table(across, settings.layout, _NO_DEBUG)  # a page with no table shows the preferred axis's rules
+    except NoTableFound:
+        if table is None:
+            raise
+        return upright, table
+    if table is None or len(other.grid.line_rules) > len(table.grid.line_rules):
+        return across, other
+    return upright, table
 
 
 def _upside_down(table: Table, upright: UprightPage, settings: ReadSettings) -> bool:

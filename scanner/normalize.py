@@ -45,18 +45,19 @@ def normalize(page: Page, *, settings: Settings = Settings(), osd=None) -> Uprig
     return leveled
 
 
-def level(page: Page, *, settings: Settings = Settings()) -> UprightPage:
+def level(page: Page, *, settings: Settings = Settings(), quarter_turns: int | None = None) -> UprightPage:
     """Perspective, then text lines level (0 or 90 degrees and skew), resampled to the working scale.
 
     Up and down are left open: a sheet upside down has level lines too. The reader decides that from the
     table itself (where the line numbers are), which is cheaper and surer than orientation detection.
+    `quarter_turns` (0 or 1): level on that axis instead of the one the projection test prefers.
     """
     gray = page.gray
     quad = find_sheet_quad(gray)
     if quad is not None:
         gray = warp_quad(gray, quad)
     gray = _to_work_scale(gray)
-    skew = estimate_axis_and_skew(gray, max_skew_deg=settings.max_skew_deg)
+    skew = estimate_axis_and_skew(gray, max_skew_deg=settings.max_skew_deg, quarter_turns=quarter_turns)
     leveled = rotate(gray, skew.quarter_turns, skew.angle_deg)
     scale = leveled.shape[1] / max(page.gray.shape[1], 1)
     return UprightPage(page, leveled, skew.quarter_turns, skew.angle_deg, quad is not None, scale)
@@ -106,14 +107,16 @@ def warp_quad(gray: np.ndarray, quad: Quad) -> np.ndarray:
     return cv2.warpPerspective(gray, matrix, (out_w, out_h), flags=cv2.INTER_AREA, borderValue=255)
 
 
-def estimate_axis_and_skew(gray: np.ndarray, *, max_skew_deg: float) -> Skew:
-    """Projection-profile search: text lines and ruling give the sharpest row profile when level."""
+def estimate_axis_and_skew(gray: np.ndarray, *, max_skew_deg: float, quarter_turns: int | None = None) -> Skew:
+    """Projection-profile search: text lines and ruling give the sharpest row profile when level. On the given
+    axis (`quarter_turns`), or the sharper of the two."""
     small, _ = _shrink(gray, _PROBE_SHORT_SIDE)
     ink = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
     # The 2-degree sweep over both axes needs no detail: a half-size image gives the same answer faster.
     rough = cv2.resize(ink, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    axes = (0, 1) if quarter_turns is None else (quarter_turns,)
     coarse = [(turns, _best_angle(np.rot90(rough, turns), np.arange(-max_skew_deg, max_skew_deg + 0.01, 2.0)))
-              for turns in (0, 1)]
+              for turns in axes]
     turns, (angle, _) = max(coarse, key=lambda item: item[1][1])
     # Coarse to fine: 2 degrees, then 0.5, then 0.1 (the 1-px rules want that precision over a page width).
     candidate = np.rot90(ink, turns)

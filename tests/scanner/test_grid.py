@@ -305,6 +305,24 @@ def test_rules_faded_at_one_end_below_the_first_lines_still_make_lines():
     assert _evenly_spaced(grid.line_rules)
 
 
+def test_a_table_whose_every_third_rule_alone_is_dark_still_has_all_its_lines():
+    """Only every third rule dark enough for the first look: its run of lines is three lines tall each, four of
+    them (a calibration-split ballot scan read 2 of its 12 lines so). So few lines get the second look, whose
+    table holds every one of them and the lines between."""
+    gray = np.full((2200, 1700), 235, np.uint8)
+    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
+    bottom = top + spacing * lines
+    for index, y in enumerate(range(top, bottom + 1, spacing)):
+        gray[y : y + 2, left:right] = 60 if index % 3 == 0 else 220  # 220: under 0.95 of the paper, over 0.92
+    for x in (left, 180, 900, right):
+        gray[top:bottom, x : x + 3] = 60
+    upright = _upright(gray)
+    assert len(find_grid(ruling_masks(upright)).line_rules) == 5  # what the first look alone finds
+    grid = find_table(upright).grid
+    assert len(grid.line_rules) == lines + 1, grid.line_rules
+    assert _evenly_spaced(grid.line_rules)
+
+
 def test_dividers_paler_than_the_rules_are_columns_and_pale_writing_is_not():
     """A leveled photo's 1-px dividers come out paler than its horizontal rules (6% darker than the paper here,
     where the rules are 20%): they are columns (the calibration split's ballot photos lost NAME | SIGNATURE |
