@@ -288,36 +288,31 @@ def test_rules_faded_at_one_end_below_the_first_lines_still_make_lines():
     first look, so those rules are not table-wide there and the run of lines stopped after three (a
     calibration-split ballot scan read 2 of its 12 lines). Their rules, seen at the table's own spacing past the
     run, send the page to the more sensitive look, whose longer table is kept."""
-    gray = np.full((2200, 1700), 235, np.uint8)
-    left, right, top, spacing, lines = 100, 1600, 300, 100, 12
-    bottom = top + spacing * lines
-    faded_from = left + int(0.85 * (right - left))
-    for index, y in enumerate(range(top, bottom + 1, spacing)):
-        gray[y : y + 2, left:right] = 60
-        if index > 3:
-            gray[y : y + 2, faded_from:right] = 220  # under 0.95 of the paper, over 0.92
-    for x in (left, 180, 900, right):
-        gray[top:bottom, x : x + 3] = 60
-    upright = _upright(gray)
-    assert len(find_grid(ruling_masks(upright)).line_rules) == 4  # what the first look alone finds
-    grid = find_table(upright).grid
-    assert len(grid.line_rules) == lines + 1, grid.line_rules
-    assert _evenly_spaced(grid.line_rules)
+    _assert_the_second_look_finds_every_line(lambda index: 1.0 if index <= 3 else 0.85, first_look_rules=4)
 
 
 def test_a_table_whose_every_third_rule_alone_is_dark_still_has_all_its_lines():
     """Only every third rule dark enough for the first look: its run of lines is three lines tall each, four of
     them (a calibration-split ballot scan read 2 of its 12 lines so). So few lines get the second look, whose
     table holds every one of them and the lines between."""
+    _assert_the_second_look_finds_every_line(lambda index: 1.0 if index % 3 == 0 else 0.0, first_look_rules=5)
+
+
+def _assert_the_second_look_finds_every_line(dark_share, *, first_look_rules: int) -> None:
+    """A 12-line table on paper at 235 whose rule `index` is dark (60) over the first dark_share(index) of its
+    width and pale beyond (220: under 0.95 of the paper, over 0.92, so only the second look sees it); the first
+    look alone finds `first_look_rules` rules of a table, find_table every one."""
     gray = np.full((2200, 1700), 235, np.uint8)
     left, right, top, spacing, lines = 100, 1600, 300, 100, 12
     bottom = top + spacing * lines
     for index, y in enumerate(range(top, bottom + 1, spacing)):
-        gray[y : y + 2, left:right] = 60 if index % 3 == 0 else 220  # 220: under 0.95 of the paper, over 0.92
+        gray[y : y + 2, left:right] = 220
+        if dark_share(index) > 0:
+            gray[y : y + 2, left : left + int(dark_share(index) * (right - left))] = 60
     for x in (left, 180, 900, right):
         gray[top:bottom, x : x + 3] = 60
     upright = _upright(gray)
-    assert len(find_grid(ruling_masks(upright)).line_rules) == 5  # what the first look alone finds
+    assert len(find_grid(ruling_masks(upright)).line_rules) == first_look_rules
     grid = find_table(upright).grid
     assert len(grid.line_rules) == lines + 1, grid.line_rules
     assert _evenly_spaced(grid.line_rules)
