@@ -393,7 +393,7 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
     f_short = short(keys.first[left]) | short(keys.first[right])
     l_short = short(keys.last[left]) | short(keys.last[right])
     pa, pb = keys.plain_first[left], keys.plain_first[right]
-    # Lupe and Guadalupe: as weak as an initial against its full name (Anna is no short form of Joanna's owner).
+    # Lupe and Guadalupe: as weak as an initial against its full name (Anna and Joanna Levy may be two people).
     short_form = ~ev["name_same"] & ~ev["nickname"] & ~ev["first_initial"] & (
         np.abs(keys.first_length[left] - keys.first_length[right]) >= SHORT_FORM_CUT)
     unsure = np.flatnonzero(short_form)

@@ -73,8 +73,8 @@ class CropScorer:
 def written_forms(voter: Voter, written_middle: str = "", written_first: str = "", written_suffix: str = "") -> set[str]:
     """How a voter's name may be written on a sheet (case and accents do not matter: CTC scores them folded):
     with or without their middle name or its initial; with an initial the line shows (people add one the voter
-    file lacks, never a whole middle name); with the nickname or short form the line shows; with the suffix the line shows;
-    each word's first I or l spelled either way (with_bar_homoglyphs)."""
+    file lacks, never a whole middle name); with the nickname or short form the line shows; with the suffix the
+    line shows; each word's first I or l spelled either way (with_bar_homoglyphs)."""
     first, middle, last = voter.first_name, voter.middle_name.strip(". "), voter.last_name
     if not first:
         return {last}

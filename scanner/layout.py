@@ -85,7 +85,7 @@ def upright_table(page: Page, *, settings: ReadSettings, debug: DebugWriter = _N
 
 def _leveled_table(page: Page, settings: ReadSettings, debug: DebugWriter) -> tuple[UprightPage, Table]:
     """The page leveled on the axis the projection test prefers, with its table; on the other axis too when that
-    finds none or only a few lines, the one with more lines kept. A table's rules and dividers can make the two
+    finds none or only a few lines, kept when it has twice as many. A table's rules and dividers can make the two
     axes' profiles all but equally sharp (a calibration-split ballot sheet turned a quarter, shadowed and skewed
     3.9 degrees scored 8.74 against 8.67 the wrong way round), and only the table can tell: on the wrong axis
     the dividers are the only long rules, a table of a line or two at best."""
@@ -103,7 +103,8 @@ def _leveled_table(page: Page, settings: ReadSettings, debug: DebugWriter) -> tu
         if table is None:
             raise
         return upright, table
-    if table is None or len(other.grid.line_rules) > len(table.grid.line_rules):
+    # Twice the lines at least: a real table of a few lines has its dividers on the other axis too.
+    if table is None or len(other.grid.line_rules) - 1 >= 2 * (len(table.grid.line_rules) - 1):
         return across, other
     return upright, table
 
