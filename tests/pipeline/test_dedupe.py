@@ -52,13 +52,15 @@ def test_initial_against_full_name_needs_confirmation() -> None:
 
 @pytest.mark.parametrize(("short", "full"), [("Lupe Levy", "Guadalupe Levy"), ("Javi Boateng", "Javier Boateng"),
                                              ("Sandro Colombo", "Alessandro Colombo")])
-def test_a_first_name_cut_short_is_offered_and_merged_when_the_zip_agrees(short: str, full: str) -> None:
-    """Short forms the nickname table lacks (repeat signers of the calibration split went unpaired): as weak as
-    an initial against its full name, a possible duplicate for a person, one signer when the zip agrees."""
-    alone = dedupe([person("a", short), person("b", full)])
-    assert not together(alone, "a", "b") and possible_pair(alone, "a", "b")
-    assert "short_form" in alone.possible[0].reasons
-    assert together(dedupe([person("a", short, "20001"), person("b", full, "20001")]), "a", "b")
+def test_a_first_name_cut_short_is_offered_and_merged_when_the_email_agrees(short: str, full: str) -> None:
+    """Short forms the nickname table lacks (repeat signers of the calibration split went unpaired): a possible
+    duplicate for a person, even with the zip agreeing (a zip holds many Levys); one signer when the email does."""
+    for zip_code in ("", "20001"):
+        offered = dedupe([person("a", short, zip_code), person("b", full, zip_code)])
+        assert not together(offered, "a", "b") and possible_pair(offered, "a", "b")
+        assert "short_form" in offered.possible[0].reasons
+    email = "l.levy@example.org"
+    assert together(dedupe([person("a", short, "", email), person("b", full, "", email)]), "a", "b")
     # A different first name of the same length is no short form: nothing offered.
     assert dedupe([person("a", "Lupe Levy"), person("b", "Rosa Levy")]).possible == ()
 
