@@ -19,7 +19,7 @@ import pandas as pd
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist, cpdist
 
-from pipeline.names import SHORT_FORM_CUT, PersonName, are_nicknames, fold, is_short_form, ocr_fold, surname_frequency
+from pipeline.names import PersonName, are_nicknames, fold, ocr_fold, surname_frequency
 
 SMALL_BLOCK = 48  # below this, numpy pair generation + one cpdist call beats a cdist call per block
 EDIT_COST = 0.04  # each edit between two first or last names costs this much score
@@ -50,9 +50,6 @@ class DedupeSettings:
     # confirm a misspelt name: among a city's Smiths, Jon and Joan are two people more often than one slip
     max_block: int = 1000  # larger blocks are compared within sorted windows
     window: int = 40  # sorted-neighbourhood window inside an oversized block
-    # The scoring rules' version: part of the settings a stored roster was built with, so a workspace's roster is
-    # rebuilt by code that scores pairs differently (2: first names cut short, Lupe and Guadalupe).
-    rules: int = 2
 
 
 @dataclass(frozen=True)
@@ -92,8 +89,6 @@ class _Keys:
     initial_last: np.ndarray  # int code of "first initial + last", so "J. Roe" meets "Jane Roe"
     is_initial: np.ndarray  # bool: the first name is a single letter
     voter: np.ndarray  # int codes of the matched voter, 0 = none
-    last_code: np.ndarray  # int codes of last, 0 = none
-    first_length: np.ndarray  # letters of plain_first
     zip_text: np.ndarray  # the values behind zip, email and voter: block keys must not depend on who else is
     email_text: np.ndarray  # in the batch (the stored roster folds new lines in a few at a time, pipeline/roster.py)
     voter_text: np.ndarray
@@ -101,7 +96,7 @@ class _Keys:
 
 # The reasons score_pairs gives, in its order: a stored pair keeps them as bits of one integer (pipeline/roster.py).
 EVIDENCE = ("whole_same", "name_same", "no_name", "nickname", "first_initial", "middle_differs", "zip_same",
-            "zip_differs", "email_same", "email_differs", "voter_same", "voter_differs", "name_similar", "short_form")
+            "zip_differs", "email_same", "email_differs", "voter_same", "voter_differs", "name_similar")
 
 
 @dataclass(frozen=True)
@@ -180,9 +175,7 @@ def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
         common_last=_mapped(column("key_last"), common).astype(bool),
         initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]),
         is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool),
-        voter=_codes([p.voter_id for p in people]), last_code=_codes(list(last)),
-        first_length=_mapped(column("first"), lambda x: len(fold(x).replace(" ", ""))).astype(np.int64),
-        zip_text=_texts([p.zip for p in people]),
+        voter=_codes([p.voter_id for p in people]), zip_text=_texts([p.zip for p in people]),
         email_text=_texts([p.email for p in people]), voter_text=_texts([p.voter_id for p in people]))
 
 
@@ -266,25 +259,9 @@ def _close(keys: _Keys, a: np.ndarray, b: np.ndarray, how) -> np.ndarray:
     if how is cdist:
         initial = np.equal.outer(keys.initial_last[a], keys.initial_last[b]) & (
             keys.is_initial[a][:, None] | keys.is_initial[b][None, :])
-        maybe_short = np.equal.outer(keys.last_code[a], keys.last_code[b]) & (keys.last_code[a] > 0)[:, None] & (
-            np.abs(np.subtract.outer(keys.first_length[a], keys.first_length[b])) >= SHORT_FORM_CUT)
     else:
         initial = (keys.initial_last[a] == keys.initial_last[b]) & (keys.is_initial[a] | keys.is_initial[b])
-        maybe_short = (keys.last_code[a] == keys.last_code[b]) & (keys.last_code[a] > 0) & (
-            np.abs(keys.first_length[a] - keys.first_length[b]) >= SHORT_FORM_CUT)
-    close = close | initial
-    # One first name the other cut short (Lupe, Guadalupe), the surname the same: too many edits for the test above.
-    unsure = np.nonzero(maybe_short & ~close)
-    if unsure[0].size:
-        pa, pb = (keys.plain_first[a][unsure[0]], keys.plain_first[b][unsure[1]]) if how is cdist else (
-            keys.plain_first[a][unsure[0]], keys.plain_first[b][unsure[0]])
-        close[unsure] = np.fromiter(map(_cut_short, pa, pb), bool, len(pa))
-    return close
-
-
-def _cut_short(a: str, b: str) -> bool:
-    """One folded first name the other cut short, either way (not a nickname the table lists: those are equal)."""
-    return is_short_form(a, b) or is_short_form(b, a)
+    return close | initial
 
 
 def _blocks(rule: np.ndarray) -> list[np.ndarray]:
@@ -383,24 +360,16 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
 
     name = 1 - EDIT_COST x (edits between first names + edits between last names), an edit in a name of three
     letters or fewer counting double; equal or nickname first names cost nothing, an initial against its full
-    name or a first name cut short (Lupe, Guadalupe) costs one edit. A shared zip or email adds a bonus and
-    confirms; a differing one costs an edit and caps the score below `same` (at most possible). So do weak matches
-    that no zip or email confirms: an initial, conflicting middle initials, or a misspelt name (except a single
-    slip when both surnames are uncommon); and a short form that no email confirms.
+    name costs one edit. A shared zip or email adds a bonus and confirms; a differing one costs an edit and caps
+    the score below `same` (at most possible). So do weak matches that no zip or email confirms: an initial,
+    conflicting middle initials, or a misspelt name (except a single slip when both surnames are uncommon).
     """
     ev = _name_evidence(keys, left, right)
     short = lambda a: np.fromiter((len(x) <= 3 for x in a), bool, len(a))  # noqa: E731
     f_short = short(keys.first[left]) | short(keys.first[right])
     l_short = short(keys.last[left]) | short(keys.last[right])
-    pa, pb = keys.plain_first[left], keys.plain_first[right]
-    # Lupe and Guadalupe: as weak as an initial against its full name (Anna and Joanna Levy may be two people).
-    short_form = ~ev["name_same"] & ~ev["nickname"] & ~ev["first_initial"] & (
-        np.abs(keys.first_length[left] - keys.first_length[right]) >= SHORT_FORM_CUT)
-    unsure = np.flatnonzero(short_form)
-    short_form[unsure] = np.fromiter(map(_cut_short, pa[unsure], pb[unsure]), bool, len(unsure))
-    partial = ev["first_initial"] | short_form
-    first_cost = np.where(ev["name_same"] | ev["nickname"], 0, np.where(partial, 1, ev["first_edits"]))
-    cost = first_cost * np.where(f_short & ~partial, 2, 1) + ev["last_edits"] * np.where(l_short, 2, 1)
+    first_cost = np.where(ev["name_same"] | ev["nickname"], 0, np.where(ev["first_initial"], 1, ev["first_edits"]))
+    cost = first_cost * np.where(f_short & ~ev["first_initial"], 2, 1) + ev["last_edits"] * np.where(l_short, 2, 1)
     score = np.where(ev["whole_same"], 1.0, 1.0 - EDIT_COST * cost)
     score[ev["no_name"]] = 0.0
     za, zb, ea, eb = keys.zip[left], keys.zip[right], keys.email[left], keys.email[right]
@@ -410,21 +379,17 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
     score = score - EDIT_COST * (ev["zip_differs"] | ev["email_differs"])
     va, vb = keys.voter[left], keys.voter[right]
     ev["voter_same"], ev["voter_differs"] = (va > 0) & (va == vb), (va > 0) & (vb > 0) & (va != vb)
-    slip = (cost == 1) & ~partial & ~keys.common_last[left] & ~keys.common_last[right]
+    slip = (cost == 1) & ~ev["first_initial"] & ~keys.common_last[left] & ~keys.common_last[right]
     weak = ~ev["whole_same"] & ((cost > 0) | ev["middle_differs"]) & ~(slip & ~ev["middle_differs"])
     confirmed = ev["zip_same"] | ev["email_same"]
-    # A short form needs the email: in a zip of a few thousand people, Dan and Daniel Levy are as often two people
-    # as one (bench_dedupe, 1,000,000 records: merged on the zip, they cost 0.17 points of precision).
-    capped = ev["zip_differs"] | ev["email_differs"] | ev["voter_differs"] | (weak & ~confirmed) | (
-        short_form & ~ev["email_same"])
+    capped = ev["zip_differs"] | ev["email_differs"] | ev["voter_differs"] | (weak & ~confirmed)
     cap = (settings.same + settings.possible) / 2
     score = np.where(capped, np.minimum(score, cap), score)
     # Two lines matched to one voter are one signer whatever their names read; two voters, never merged unasked.
     score = np.where(ev["voter_same"], 1.0, score)
     score = np.round(np.clip(score, 0.0, 1.0), 4)
     del ev["first_edits"], ev["last_edits"]
-    ev["name_similar"] = ~ev["whole_same"] & ~partial & (cost > 0)
-    ev["short_form"] = short_form
+    ev["name_similar"] = ~ev["whole_same"] & ~ev["first_initial"] & (cost > 0)
     assert tuple(ev) == EVIDENCE, "EVIDENCE must list score_pairs' reasons in their order"
     return _Scored(left, right, score, ev)
 

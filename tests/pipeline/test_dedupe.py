@@ -50,21 +50,6 @@ def test_initial_against_full_name_needs_confirmation() -> None:
     assert together(with_zip, "a", "b")
 
 
-@pytest.mark.parametrize(("short", "full"), [("Lupe Levy", "Guadalupe Levy"), ("Javi Boateng", "Javier Boateng"),
-                                             ("Sandro Colombo", "Alessandro Colombo")])
-def test_a_first_name_cut_short_is_offered_and_merged_when_the_email_agrees(short: str, full: str) -> None:
-    """Short forms the nickname table lacks (repeat signers of the calibration split went unpaired): a possible
-    duplicate for a person, even with the zip agreeing (a zip holds many Levys); one signer when the email does."""
-    for zip_code in ("", "20001"):
-        offered = dedupe([person("a", short, zip_code), person("b", full, zip_code)])
-        assert not together(offered, "a", "b") and possible_pair(offered, "a", "b")
-        assert "short_form" in offered.possible[0].reasons
-    email = "l.levy@example.org"
-    assert together(dedupe([person("a", short, "", email), person("b", full, "", email)]), "a", "b")
-    # A different first name of the same length is no short form: nothing offered.
-    assert dedupe([person("a", "Lupe Levy"), person("b", "Rosa Levy")]).possible == ()
-
-
 def test_a_slip_on_a_common_surname_is_only_possible_unless_the_zip_agrees() -> None:
     alone = dedupe([person("a", "Jahn Smith"), person("b", "John Smith")])
     assert not together(alone, "a", "b") and possible_pair(alone, "a", "b")
