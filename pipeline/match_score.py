@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.names import are_nicknames, fold, is_short_form, nickname_key, same_given_name
+from pipeline.names import are_nicknames, cut_short, fold, nickname_key, same_given_name
 from pipeline.store.voters import Voter
 from pipeline.voter_keys import compact, skeleton, ward_key, zip5
 
@@ -204,16 +204,18 @@ def _address_agreement(line: LineName, voter: Voter) -> int:
 
 
 def candidates_of(line: LineName, voters: Sequence[Voter]) -> list[Candidate]:
-    """`candidate` for each voter, the name's cost worked out once for every voter of the same name."""
-    costs: dict[tuple[str, str, str, str], float] = {}
+    """`candidate` for each voter, the name's cost (and whether its first name is cut short) worked out once for
+    every voter of the same name."""
+    by_name: dict[tuple[str, str, str, str], tuple[float, bool]] = {}
     out = []
     for voter in voters:
         name = (voter.key_first, voter.key_last, voter.first_name, voter.middle_name)
-        if name not in costs:
-            costs[name] = name_cost(line, voter)
+        if name not in by_name:
+            by_name[name] = name_cost(line, voter), _short_form(line, voter)
+        cost, short_form = by_name[name]
         support, veto = evidence(line, voter)
-        out.append(Candidate(voter, costs[name], support, veto, initial_agrees=_initial_agrees(line, voter),
-                             short_form=_short_form(line, voter)))
+        out.append(Candidate(voter, cost, support, veto, initial_agrees=_initial_agrees(line, voter),
+                             short_form=short_form))
     return out
 
 
@@ -227,7 +229,7 @@ def _short_form(line: LineName, voter: Voter) -> bool:
     """The line's first name is the voter's cut short (or the other way round), and no nickname of it."""
     full = fold(voter.first_name).replace(" ", "")
     return (bool(line.plain_first) and line.plain_first != full and not are_nicknames(line.plain_first, full)
-            and (is_short_form(line.plain_first, full) or is_short_form(full, line.plain_first)))
+            and cut_short(line.plain_first, full))
 
 
 def _initial_agrees(line: LineName, voter: Voter) -> bool:

@@ -229,9 +229,14 @@ def is_short_form(short: str, full: str) -> bool:
             or (len(short) >= SHORT_FROM_END and full.endswith(short)))
 
 
+def cut_short(a: str, b: str) -> bool:
+    """One folded first name the other cut short, either way round."""
+    return is_short_form(a, b) or is_short_form(b, a)
+
+
 def same_given_name(a: str, b: str) -> bool:
     """Two folded first names a person may both go by: equal, nicknames in the table, or one cut short."""
-    return are_nicknames(a, b) or is_short_form(a, b) or is_short_form(b, a)
+    return are_nicknames(a, b) or cut_short(a, b)
 
 
 @lru_cache(maxsize=1 << 14)

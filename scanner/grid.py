@@ -61,6 +61,7 @@ class Grid:
     ruling_px: int
     # The cells of every line, sub-row by sub-row: a sub-row split only in the columns its partial rule crosses.
     slots: tuple[Slot, ...] = ()
+    long_rules: tuple[int, ...] = ()  # y of every long horizontal rule the look saw, table's or not
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def find_table(gray: np.ndarray, *, settings: LayoutSettings = _DEFAULT, unit: f
             return Table(masks, find_grid(averaged_ruling_masks(gray, masks, settings=settings, unit=unit),
                                           settings=settings, unit=unit))
     few = len(first.grid.line_rules) - 1 <= FEW_LINES
-    if not few and _rules_past(first, settings=settings, unit=unit) < MISSED_LINES_FOR_A_SECOND_LOOK:
+    if not few and _rules_past(first.grid, settings=settings) < MISSED_LINES_FOR_A_SECOND_LOOK:
         return first
     return _longer_of(first, gray, settings=settings, unit=unit)
 
@@ -204,15 +205,13 @@ MISSED_LINES_FOR_A_SECOND_LOOK = 2
 FEW_LINES = 4
 
 
-def _rules_past(table: Table, *, settings: LayoutSettings, unit: float) -> int:
+def _rules_past(grid: Grid, *, settings: LayoutSettings) -> int:
     """How many long rules continue the found table's run past its first or last line, one spacing after
     another (a chain cut short where the next rules were seen, but not table-wide: a scan faded along one
     side). Only an unbroken continuation counts: print above a table makes rules at scattered places."""
-    lines = table.grid.line_rules
+    lines = grid.line_rules
     spacing = float(np.median(np.diff(lines)))
-    min_length = int(settings.min_rule_length * table.masks.ink.shape[1])
-    found = np.array([r.pos for r in horizontal_rules(table.masks.horizontal, min_length=min_length,
-                                                      settings=settings, unit=unit)])
+    found = np.array(grid.long_rules)
     tolerance = settings.spacing_tolerance * spacing
     past = 0
     for end, step in ((lines[-1], spacing), (lines[0], -spacing)):
@@ -321,7 +320,7 @@ def find_grid(masks: Masks, *, settings: LayoutSettings = _DEFAULT, unit: float 
     slots = _line_slots(search, _Split(line_ys, slot_bounds, slot_columns, tuple(partial)))
     header = _header_box(search, full, run, extent)
     table = Box(extent.x0, (header.y0 if header else run[0].pos), extent.x1, run[-1].pos)
-    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px, slots)
+    return Grid(table, line_ys, slot_bounds, slot_columns, header, ruling_px, slots, tuple(r.pos for r in rules))
 
 
 def number_column_side(grid: Grid, *, settings: LayoutSettings = _DEFAULT) -> NumberSide:

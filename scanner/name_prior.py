@@ -92,12 +92,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 @cache
 def first_names() -> frozenset[str]:
     """The lists' first names, folded: the US Census's and Jörg Michael's international dictionary."""
-    names = {fold(spelling) for spelling in _international_first_names()}
-    census = _package_dir("names")
-    for list_name in ("dist.female.first", "dist.male.first"):
-        path = census / list_name if census is not None else None
-        if path is not None and path.is_file():
-            names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
+    names = _census_names(CENSUS_FIRST) | {fold(spelling) for spelling in _international_first_names()}
     return frozenset(n for n in names if n)
 
 
@@ -106,17 +101,25 @@ def known_names() -> frozenset[str]:
     return tables().known
 
 
+CENSUS_FIRST = ("dist.female.first", "dist.male.first")
+
+
 @cache
 def _known_names() -> frozenset[str]:
-    names: set[str] = set()
-    census = _package_dir("names")
-    if census is not None:
-        for list_name in ("dist.female.first", "dist.male.first", "dist.all.last"):
-            path = census / list_name
-            if path.is_file():
-                names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
+    names = set(_census_names((*CENSUS_FIRST, "dist.all.last")))
     names |= {fold(spelling) for spelling in _international_first_names()}
     names |= {fold(spelling) for spelling in _locale_names()}
+    return frozenset(names)
+
+
+def _census_names(list_names: tuple[str, ...]) -> frozenset[str]:
+    """The names of these US Census 1990 lists (package `names`), casefolded; empty when it is missing."""
+    census = _package_dir("names")
+    names: set[str] = set()
+    for list_name in list_names if census is not None else ():
+        path = census / list_name
+        if path.is_file():
+            names |= {line.split()[0].casefold() for line in path.read_text().splitlines() if line.strip()}
     return frozenset(names)
 
 
