@@ -20,12 +20,14 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist, cpdist
 
 from pipeline.names import PersonName, are_nicknames, fold, ocr_fold, surname_frequency
+from pipeline.voter_keys import zip5
 
 SMALL_BLOCK = 48  # below this, numpy pair generation + one cpdist call beats a cdist call per block
 EDIT_COST = 0.04  # each edit between two first or last names costs this much score
 ZIP_SAME_BONUS = 0.02  # a shared zip confirms a one-edit slip, not two
 EMAIL_SAME_BONUS = 0.08  # a shared email forgives two
 MAX_EDITS = 2  # the blocking prefilter: pairs further apart than this (in "first last") are not scored
+EMAIL_SLIP_EDITS = 1  # two e-mail addresses this few edits apart neither confirm nor contradict a match
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ class DedupeSettings:
     # confirm a misspelt name: among a city's Smiths, Jon and Joan are two people more often than one slip
     max_block: int = 1000  # larger blocks are compared within sorted windows
     window: int = 40  # sorted-neighbourhood window inside an oversized block
+    # The blocking and scoring rules' version: part of the settings a stored roster was built with (pipeline/roster.py
+    # keeps their repr), so a workspace's roster is rebuilt by code that blocks or scores pairs differently. 2: linked
+    # nicknames, the name joined without its middle initial, e-mail slips, zips read short (2026-12-03).
+    rules: int = 2
 
 
 @dataclass(frozen=True)
@@ -81,12 +87,16 @@ class _Keys:
     last: np.ndarray
     middle: np.ndarray  # first letter of the OCR-folded middle name, or ""
     whole: np.ndarray  # raw first + middle + last: "Jean-Pierre X" and "Jean Pierre X" agree here
+    joined: np.ndarray  # raw first + middle + last, a middle initial left out: a name read with a space inside a
+    # word ("Caoimhe Donnel ly") or none between its words ("OLUWASEUNKIMURA") agrees with it written with one
+    initial: np.ndarray  # the middle initial (a one-letter middle name), or ""
     short: np.ndarray  # "first last", what the prefilter compares
     raw_short: np.ndarray  # "raw_first last"
     zip: np.ndarray  # int codes, 0 = none
     email: np.ndarray  # int codes, 0 = none
     common_last: np.ndarray  # bool: the surname is common enough that a one-edit slip needs confirming
     initial_last: np.ndarray  # int code of "first initial + last", so "J. Roe" meets "Jane Roe"
+    last_code: np.ndarray  # int code of last, 0 = none
     is_initial: np.ndarray  # bool: the first name is a single letter
     voter: np.ndarray  # int codes of the matched voter, 0 = none
     zip_text: np.ndarray  # the values behind zip, email and voter: block keys must not depend on who else is
@@ -166,16 +176,19 @@ def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
     first, last = _mapped(column("key_first"), ocr_fold), _mapped(column("key_last"), ocr_fold)
     raw_first, middle = _mapped(column("first"), compact), _mapped(column("middle"), compact)
     nameless = (first == "") & (last == "")
+    initial = _mapped(list(middle), lambda x: x if len(x) == 1 else "")
+    zips = [zip5(p.zip) for p in people]  # a zip read short ("9316" of 01316) is no zip: it neither confirms nor vetoes
     common = lambda x: surname_frequency(x) >= settings.common_surname_pct  # noqa: E731
     return _Keys(
         first=first, raw_first=raw_first, plain_first=_mapped(column("first"), lambda x: fold(x).replace(" ", "")),
         last=last, middle=_mapped(list(middle), lambda x: x[:1]), whole=raw_first + middle + last,
+        joined=raw_first + np.where(initial == "", middle, "") + last, initial=initial,
         short=np.where(nameless, "", first + " " + last), raw_short=np.where(nameless, "", raw_first + " " + last),
-        zip=_codes([p.zip for p in people]), email=_codes([p.email for p in people]),
+        zip=_codes(zips), email=_codes([p.email for p in people]),
         common_last=_mapped(column("key_last"), common).astype(bool),
-        initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]),
+        initial_last=_codes([f[:1] + " " + x for f, x in zip(first, last)]), last_code=_codes(list(last)),
         is_initial=_mapped(list(first), lambda x: len(x) == 1).astype(bool),
-        voter=_codes([p.voter_id for p in people]), zip_text=_texts([p.zip for p in people]),
+        voter=_codes([p.voter_id for p in people]), zip_text=_texts(zips),
         email_text=_texts([p.email for p in people]), voter_text=_texts([p.voter_id for p in people]))
 
 
@@ -212,7 +225,7 @@ def block_keys(keys: _Keys) -> Iterator[tuple[np.ndarray, bool]]:
     yield rule([f"{z}|{x}" if z and x else "" for z, x in zip(zips, la)]), True  # nicknames whose canonicals differ
     yield rule([f"@{e}" if e else "" for e in keys.email_text]), True  # scored even when the names differ a lot
     yield rule([f"#{v}" if v else "" for v in keys.voter_text]), True  # the same voter: the strongest key
-    yield keys.whole, True
+    yield keys.joined, True
 
 
 BLOCK_RULES = 9  # how many rules block_keys yields (the stored roster keeps one key column per rule)
@@ -259,9 +272,22 @@ def _close(keys: _Keys, a: np.ndarray, b: np.ndarray, how) -> np.ndarray:
     if how is cdist:
         initial = np.equal.outer(keys.initial_last[a], keys.initial_last[b]) & (
             keys.is_initial[a][:, None] | keys.is_initial[b][None, :])
+        same_last = np.equal.outer(keys.last_code[a], keys.last_code[b]) & (keys.last_code[a] > 0)[:, None]
     else:
         initial = (keys.initial_last[a] == keys.initial_last[b]) & (keys.is_initial[a] | keys.is_initial[b])
-    return close | initial
+        same_last = (keys.last_code[a] == keys.last_code[b]) & (keys.last_code[a] > 0)
+    close |= initial
+    # Nicknames the table links but whose canonicals differ (the table is a relation: Lani's canonical is not
+    # Leilani, Debbie's not Débora) are too many edits apart for the test above; scored, they are the same name.
+    # Not under a common surname: there the relation chains people together (Bill Smith is a nickname away from
+    # both William and Robert Smith).
+    rare = ~keys.common_last[a]
+    unsure = np.nonzero(same_last & ~close & (rare[:, None] if how is cdist else rare))
+    if unsure[0].size:
+        first_a = keys.plain_first[a][unsure[0]]
+        first_b = keys.plain_first[b][unsure[1] if how is cdist else unsure[0]]
+        close[unsure] = np.fromiter(map(are_nicknames, first_a, first_b), bool, len(first_a))
+    return close
 
 
 def _blocks(rule: np.ndarray) -> list[np.ndarray]:
@@ -375,6 +401,13 @@ def score_pairs(keys: _Keys, left: np.ndarray, right: np.ndarray, *, settings: D
     za, zb, ea, eb = keys.zip[left], keys.zip[right], keys.email[left], keys.email[right]
     ev["zip_same"], ev["zip_differs"] = (za > 0) & (za == zb), (za > 0) & (zb > 0) & (za != zb)
     ev["email_same"], ev["email_differs"] = (ea > 0) & (ea == eb), (ea > 0) & (eb > 0) & (ea != eb)
+    # An address one edit from the other is a slip of the reader as often as someone else's (raul.rincon and
+    # raul.trincon; j.smith and a.smith): neither confirms nor vetoes.
+    unsure = np.flatnonzero(ev["email_differs"])
+    if unsure.size:
+        ev["email_differs"][unsure] = cpdist(keys.email_text[left[unsure]], keys.email_text[right[unsure]],
+                                             scorer=Levenshtein.distance, score_cutoff=2, dtype=np.int32,
+                                             workers=1) > EMAIL_SLIP_EDITS
     score = score + ZIP_SAME_BONUS * ev["zip_same"] + EMAIL_SAME_BONUS * ev["email_same"]
     score = score - EDIT_COST * (ev["zip_differs"] | ev["email_differs"])
     va, vb = keys.voter[left], keys.voter[right]
@@ -412,7 +445,9 @@ def scored_from_bits(left: np.ndarray, right: np.ndarray, score: np.ndarray, bit
 def _name_evidence(keys: _Keys, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
     """Per pair: which name facts hold (reason name -> bool) and the edit counts between first and last names."""
     fa, fb = keys.first[left], keys.first[right]
-    ev = {"whole_same": keys.whole[left] == keys.whole[right], "name_same": fa == fb}
+    ia, ib = keys.initial[left], keys.initial[right]
+    joined_same = (keys.joined[left] == keys.joined[right]) & ((ia == "") | (ib == "") | (ia == ib))
+    ev = {"whole_same": (keys.whole[left] == keys.whole[right]) | joined_same, "name_same": fa == fb}
     ev["no_name"] = (keys.short[left] == "") | (keys.short[right] == "")
     pa, pb = keys.plain_first[left], keys.plain_first[right]
     ev["nickname"] = ~ev["name_same"] & np.fromiter(map(are_nicknames, pa, pb), bool, len(pa))

@@ -40,6 +40,37 @@ def test_variants_of_one_person_merge(a: str, b: str) -> None:
     assert result.possible == ()
 
 
+@pytest.mark.parametrize(("a", "b"), [
+    ("Lani C. Zielinski", "Leilani C Zielinski"),  # the nickname table links them; their canonicals differ
+    ("Debbie Sousa", "Débora Sousa"),
+    ("Caoimhe Donnel ly", "Caoimhe R. Donnelly"),  # a space read inside the surname, a middle initial added
+    ("OLUWASEUNKIMURA", "Oluwaseun E. Kimura"),  # no space read between the names
+])
+def test_readings_the_edit_prefilter_misses_merge(a: str, b: str) -> None:
+    result = dedupe([person("a", a), person("b", b), person("c", "Wilhelmina Zabriskie")])
+    assert result.clusters == (("a", "b"), ("c",))
+
+
+def test_linked_nicknames_under_a_common_surname_need_the_zip() -> None:
+    # The table is a relation (Bill is a nickname of William and of Robert): among a city's Smiths it would chain
+    # people together, so there only a shared zip brings such a pair to be scored.
+    alone = dedupe([person("a", "Lani Smith"), person("b", "Leilani Smith")])
+    assert not together(alone, "a", "b")
+    same_zip = dedupe([person("a", "Lani Smith", "20001"), person("b", "Leilani Smith", "20001")])
+    assert together(same_zip, "a", "b")
+
+
+def test_a_slip_in_an_email_or_a_zip_read_short_does_not_veto() -> None:
+    emails = dedupe([person("a", "Raúl Rincón", email="raul.rincon@example.net"),
+                     person("b", "RAUL RINCON", email="raul.trincon@example.net")])
+    assert together(emails, "a", "b")
+    zips = dedupe([person("a", "Dmitri Castro", "01316"), person("b", "Dmitri Castro", "9316")])
+    assert together(zips, "a", "b")
+    # Two edits apart is another address, as before.
+    apart = dedupe([person("a", "Ann Smith", email="ann.smith@x.org"), person("b", "Ann Smith", email="an.smyth@x.org")])
+    assert not together(apart, "a", "b") and possible_pair(apart, "a", "b")
+
+
 def test_initial_against_full_name_needs_confirmation() -> None:
     alone = dedupe([person("a", "J. Roe"), person("b", "Jane Roe")])
     assert not together(alone, "a", "b")
