@@ -176,13 +176,16 @@ def _keys(people: Sequence[Person], *, settings: DedupeSettings) -> _Keys:
     first, last = _mapped(column("key_first"), ocr_fold), _mapped(column("key_last"), ocr_fold)
     raw_first, middle = _mapped(column("first"), compact), _mapped(column("middle"), compact)
     nameless = (first == "") & (last == "")
-    initial = _mapped(list(middle), lambda x: x if len(x) == 1 else "")
+    # A middle of a word and an initial ("H. Zúñiga" of Araceli H. Zúñiga Avendaño): its words join the name, the
+    # initial is compared apart.
+    middle_words = _mapped(column("middle"), lambda x: "".join(w for w in ocr_fold(x).split() if len(w) > 1))
+    initial = _mapped(column("middle"), lambda x: next((w for w in ocr_fold(x).split() if len(w) == 1), ""))
     zips = [zip5(p.zip) for p in people]  # a zip read short ("9316" of 01316) is no zip: it neither confirms nor vetoes
     common = lambda x: surname_frequency(x) >= settings.common_surname_pct  # noqa: E731
     return _Keys(
         first=first, raw_first=raw_first, plain_first=_mapped(column("first"), lambda x: fold(x).replace(" ", "")),
         last=last, middle=_mapped(list(middle), lambda x: x[:1]), whole=raw_first + middle + last,
-        joined=raw_first + np.where(initial == "", middle, "") + last, initial=initial,
+        joined=raw_first + middle_words + last, initial=initial,
         short=np.where(nameless, "", first + " " + last), raw_short=np.where(nameless, "", raw_first + " " + last),
         zip=_codes(zips), email=_codes([p.email for p in people]),
         common_last=_mapped(column("key_last"), common).astype(bool),

@@ -45,6 +45,7 @@ def test_variants_of_one_person_merge(a: str, b: str) -> None:
     ("Debbie Sousa", "Débora Sousa"),
     ("Caoimhe Donnel ly", "Caoimhe R. Donnelly"),  # a space read inside the surname, a middle initial added
     ("OLUWASEUNKIMURA", "Oluwaseun E. Kimura"),  # no space read between the names
+    ("Araceli Zúñiga Avendaño", "Araceli H. Zúñiga Avendaño"),  # a middle of an initial and a word
 ])
 def test_readings_the_edit_prefilter_misses_merge(a: str, b: str) -> None:
     result = dedupe([person("a", a), person("b", b), person("c", "Wilhelmina Zabriskie")])
